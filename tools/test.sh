@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every test: unit and property tests, kernel tests on the running kernel (root), the reference comparisons.
+# Prints one closing line "tests: N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+if [ "$(id -u)" = 0 ]; then
+  mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+  ulimit -l unlimited 2>/dev/null || true
+fi
+mkdir -p .cache
+report=.cache/vitest.json
+status=0
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node tools/summary.mjs "$report" || status=1
+exit $status
