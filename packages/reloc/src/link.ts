@@ -1,0 +1,208 @@
+/**
+ * Static linking of one entry program with the `.text` subprograms it uses (libbpf
+ * `bpf_object__reloc_code` / `append_subprog_code`), and rebasing of `.BTF.ext` records
+ * (libbpf `adjust_prog_btf_ext_info`). Pure: the object is only read.
+ *
+ * @packageDocumentation
+ */
+import { RelocationError } from "./errors.js";
+import { cloneInstructions, decodeInstructions, INSN_SIZE, isPseudoFunc, isSubprogCall, PseudoLd, type Instruction } from "./insn.js";
+import { findProgramAt, findPrograms, sectionsByIndex, TEXT_SECTION } from "./programs.js";
+import { collectRelocations } from "./relocations.js";
+import type { ProgramRelocation, ProgramSymbol, RelocSection, RelocSource } from "./types.js";
+
+/** Where a range of original instructions landed in a {@link LinkedProgram}. */
+export interface LinkSegment {
+  /** Program (function symbol) the range is. */
+  readonly program: string;
+  /** Section the instructions come from. */
+  readonly section: string;
+  /** First instruction index in `section` (inclusive). */
+  readonly from: number;
+  /** End instruction index in `section` (exclusive). */
+  readonly to: number;
+  /** Index in the linked instruction array where `from` landed. */
+  readonly at: number;
+}
+
+/** An entry program with every subprogram it uses appended, ready for map patching. */
+export interface LinkedProgram {
+  /** The entry program's name. */
+  readonly name: string;
+  /** The entry program's section (its `SEC()` name, which decides the program type). */
+  readonly section: string;
+  /** The linked instructions: the program, then each used subprogram once, in first-use order. */
+  readonly insns: Instruction[];
+  /**
+   * The relocations left for the loader (`map`, `data`, `extern-*`), with `insnIndex` re-expressed
+   * as an index into {@link LinkedProgram.insns}, sorted by it. Subprogram relocations are resolved.
+   */
+  readonly relocations: ProgramRelocation[];
+  /** Original instruction ranges and where they landed; the first is the entry program at 0. */
+  readonly segments: LinkSegment[];
+}
+
+/** Optional precomputed inputs of {@link linkProgram}. */
+export interface LinkOptions {
+  /** The object's programs, as returned by {@link findPrograms}. */
+  readonly programs?: readonly ProgramSymbol[];
+}
+
+function pickProgram(programs: readonly ProgramSymbol[], name: string): ProgramSymbol {
+  const found = programs.find((p) => p.name === name && !p.isSubprog) ?? programs.find((p) => p.name === name);
+  if (found === undefined) {
+    const known = programs.filter((p) => !p.isSubprog).map((p) => p.name);
+    throw new RelocationError("RELOC_UNKNOWN_PROGRAM", `no program named '${name}' (programs: ${known.join(", ") || "none"})`, { program: name });
+  }
+  return found;
+}
+
+/**
+ * Link program `programName`: its instructions followed by every `.text` subprogram it calls or
+ * takes the address of, transitively, each appended once at its first use (libbpf
+ * `reloc_code`/`append_subprog_code`). The target of a call or address is, in `.text` instructions:
+ * `sym_off/8 + imm + 1` for a call relocation, `(sym_off + imm)/8` for a subprogram address, and
+ * `sec_off + idx + imm + 1` for a call without relocation (within the same section). Each such
+ * instruction's `imm` becomes `target_new_index − index − 1`, and an address load gets
+ * `src_reg = BPF_PSEUDO_FUNC`. Map, data and extern relocations of every appended range are
+ * carried over at their new indexes.
+ *
+ * @param relocsBySection - {@link collectRelocations}'s result; computed when omitted.
+ * @throws {@link RelocationError} `RELOC_UNKNOWN_PROGRAM`; `RELOC_BAD_CALL_TARGET` if a call or
+ *   address does not land on the first instruction of a `.text` subprogram; `RELOC_BAD_INSN` for a
+ *   subprogram call carrying a map/data relocation or a `BPF_PSEUDO_FUNC` load without relocation.
+ */
+export function linkProgram(
+  src: RelocSource,
+  programName: string,
+  relocsBySection?: ReadonlyMap<string, readonly ProgramRelocation[]>,
+  options: LinkOptions = {},
+): LinkedProgram {
+  const programs = options.programs ?? findPrograms(src);
+  const relocs = relocsBySection ?? collectRelocations(src, programs);
+  const main = pickProgram(programs, programName);
+  const sections = sectionsByIndex(src);
+  const textSection = src.sections.find((s) => s.name === TEXT_SECTION);
+
+  const decoded = new Map<number, Instruction[]>();
+  const sectionInsns = (sec: RelocSection): Instruction[] => {
+    let insns = decoded.get(sec.index);
+    if (insns === undefined) {
+      insns = decodeInstructions(sec.data, src.littleEndian);
+      decoded.set(sec.index, insns);
+    }
+    return insns;
+  };
+  const relocIndex = new Map<string, Map<number, ProgramRelocation>>();
+  for (const [name, list] of relocs) relocIndex.set(name, new Map(list.map((r) => [r.insnIndex, r])));
+
+  const out: Instruction[] = [];
+  const outRelocs: ProgramRelocation[] = [];
+  const segments: LinkSegment[] = [];
+  const placed = new Map<ProgramSymbol, number>();
+
+  const append = (prog: ProgramSymbol): number => {
+    const sec = sections.get(prog.sectionIndex);
+    const insns = sec ? sectionInsns(sec) : [];
+    if (prog.insnOffset + prog.insnCount > insns.length) {
+      throw new RelocationError("RELOC_INSN_OUT_OF_RANGE", `prog '${prog.name}': instructions ${prog.insnOffset}..${prog.insnOffset + prog.insnCount} are outside section '${prog.section}' (${insns.length} instructions)`, { program: prog.name, section: prog.section });
+    }
+    const at = out.length;
+    placed.set(prog, at);
+    out.push(...cloneInstructions(insns.slice(prog.insnOffset, prog.insnOffset + prog.insnCount)));
+    segments.push({ program: prog.name, section: prog.section, from: prog.insnOffset, to: prog.insnOffset + prog.insnCount, at });
+    for (const r of relocs.get(prog.section) ?? []) {
+      if (r.insnIndex < prog.insnOffset || r.insnIndex >= prog.insnOffset + prog.insnCount) continue;
+      if (r.kind === "subprog-call" || r.kind === "subprog-addr") continue;
+      outRelocs.push({ ...r, insnIndex: r.insnIndex - prog.insnOffset + at });
+    }
+    relocCode(prog, at);
+    return at;
+  };
+
+  const relocCode = (prog: ProgramSymbol, at: number): void => {
+    const secRelocs = relocIndex.get(prog.section);
+    for (let idx = 0; idx < prog.insnCount; idx++) {
+      const secIdx = prog.insnOffset + idx;
+      const insn = out[at + idx]!;
+      const relo = secRelocs?.get(secIdx);
+      const ctx = { program: prog.name, section: prog.section, insnIndex: secIdx, symbol: relo?.symbol };
+      const isAddr = isPseudoFunc(insn) || relo?.kind === "subprog-addr";
+      if (!isSubprogCall(insn) && !isAddr) continue;
+      if (relo?.kind === "extern-call") continue; // kfunc: resolved by the loader
+      if (relo && relo.kind !== "subprog-call" && relo.kind !== "subprog-addr") {
+        throw new RelocationError("RELOC_BAD_INSN", `prog '${prog.name}': unexpected ${relo.kind} relo for insn #${idx} (subprogram call or address)`, ctx);
+      }
+      let target: number;
+      let targetSectionIndex: number;
+      if (relo) {
+        const symOff = relo.offset ?? 0;
+        target = relo.targetInsn ?? (relo.kind === "subprog-call" ? symOff / INSN_SIZE + insn.imm + 1 : (symOff + insn.imm) / INSN_SIZE);
+        targetSectionIndex = textSection?.index ?? -1;
+      } else if (isAddr) {
+        throw new RelocationError("RELOC_BAD_INSN", `prog '${prog.name}': missing subprog addr relo for insn #${idx}`, ctx);
+      } else {
+        target = secIdx + insn.imm + 1;
+        targetSectionIndex = prog.sectionIndex;
+      }
+      const sub = findProgramAt(programs, targetSectionIndex, target);
+      if (sub === undefined || !sub.isSubprog || sub.insnOffset !== target) {
+        const what = sub === undefined ? "no .text subprogram there" : !sub.isSubprog ? `'${sub.name}' is not in ${TEXT_SECTION}` : `it is inside '${sub.name}', which starts at ${sub.insnOffset}`;
+        throw new RelocationError(
+          "RELOC_BAD_CALL_TARGET",
+          `prog '${prog.name}': ${isAddr ? "function address" : "call"} at insn #${idx} targets ${TEXT_SECTION} insn ${target}, but ${what}`,
+          ctx,
+        );
+      }
+      const subAt = placed.get(sub) ?? append(sub);
+      insn.imm = subAt - (at + idx) - 1;
+      if (isAddr) insn.srcReg = PseudoLd.FUNC;
+    }
+  };
+
+  append(main);
+  outRelocs.sort((a, b) => a.insnIndex - b.insnIndex);
+  return { name: main.name, section: main.section, insns: out, relocations: outRelocs, segments };
+}
+
+/** Options of {@link rebaseExtInfo}. */
+export interface RebaseOptions {
+  /**
+   * Unit of the input `insnOff`: `"bytes"` as stored in the ELF `.BTF.ext` section (default), or
+   * `"insns"` if already divided by 8. The output is always in instructions, as `BPF_PROG_LOAD` wants.
+   */
+  readonly unit?: "bytes" | "insns";
+}
+
+/**
+ * Rebase `.BTF.ext` records (func_info, line_info, or anything with an `insnOff`) onto a linked
+ * program, like libbpf `adjust_prog_btf_ext_info`: each record of a segment's section whose
+ * instruction falls in `[from, to)` is kept with `insnOff = off/8 + at − from`; all others are
+ * dropped. The result is sorted by the new `insnOff` (records are copied, other fields untouched).
+ *
+ * libbpf's policy on missing records (drop all if the entry program has none, fail if only a
+ * subprogram lacks them) is left to the caller, who can compare the result against `segments`.
+ *
+ * @throws {@link RelocationError} `RELOC_BAD_OFFSET` for a byte offset that is not a multiple of 8.
+ */
+export function rebaseExtInfo<T extends { readonly insnOff: number }>(
+  recordsBySection: ReadonlyMap<string, readonly T[]> | Readonly<Record<string, readonly T[]>>,
+  segments: readonly LinkSegment[],
+  options: RebaseOptions = {},
+): T[] {
+  const bytes = (options.unit ?? "bytes") === "bytes";
+  const get = (section: string): readonly T[] =>
+    (recordsBySection instanceof Map ? recordsBySection.get(section) : (recordsBySection as Readonly<Record<string, readonly T[]>>)[section]) ?? [];
+  const out: T[] = [];
+  for (const seg of segments) {
+    for (const rec of get(seg.section)) {
+      if (bytes && rec.insnOff % INSN_SIZE !== 0) {
+        throw new RelocationError("RELOC_BAD_OFFSET", `sec '${seg.section}': .BTF.ext record at byte offset ${rec.insnOff} is not instruction-aligned`, { section: seg.section });
+      }
+      const insn = bytes ? rec.insnOff / INSN_SIZE : rec.insnOff;
+      if (insn < seg.from || insn >= seg.to) continue;
+      out.push({ ...rec, insnOff: insn - seg.from + seg.at });
+    }
+  }
+  return out.sort((a, b) => a.insnOff - b.insnOff);
+}
