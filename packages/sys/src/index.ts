@@ -1,1 +1,68 @@
-export {};
+/**
+ * `@x/sys`: the only package of @x that talks to the kernel. bpf(2) commands with typed
+ * options, owned fd handles, verifier/BTF logs on failure, mmap of array maps, and cached
+ * feature probes. It knows nothing about ELF; every `bpf_attr` and info struct is declared
+ * once as a layout (see `abi/`).
+ *
+ * @packageDocumentation
+ */
+export { bpf, bpfRaw, type BpfResult } from "./syscall.js";
+export { BpfSyscallError, UnsupportedFeatureError, FdClosedError, MappedMemoryError, SyscallError } from "./errors.js";
+export { BpfFd, MapFd, ProgFd, BtfFd, LinkFd, adoptFd, rawFd, fdStats, type FdKind, type FdLike, type FdStats } from "./fd.js";
+export {
+  mapCreate,
+  mapLookup,
+  mapUpdate,
+  mapDelete,
+  mapGetNextKey,
+  mapKeys,
+  mapFreeze,
+  type MapCreateOptions,
+} from "./map.js";
+export {
+  progLoad,
+  progTestRun,
+  progBindMap,
+  type ProgLoadOptions,
+  type ProgTestRunOptions,
+  type ProgTestRunResult,
+  type ExtInfo,
+} from "./prog.js";
+export { btfLoad, type BtfLoadOptions } from "./btf.js";
+export { MAX_LOG_SIZE, INITIAL_LOG_SIZE } from "./log.js";
+export {
+  objPin,
+  objGet,
+  ObjGetFlags,
+  progInfo,
+  mapInfo,
+  btfInfo,
+  progGetNextId,
+  mapGetNextId,
+  btfGetNextId,
+  progGetFdById,
+  mapGetFdById,
+  btfGetFdById,
+  type ProgInfo,
+  type MapInfo,
+  type BtfInfo,
+} from "./obj.js";
+export { mmapMap, mmapSize, mappingCount, MappedMemory, type MmapOptions } from "./mmap.js";
+export { pageSize } from "./native.js";
+export {
+  FEATURES,
+  probeFeature,
+  probeAll,
+  hasFeature,
+  requireFeature,
+  type FeatureName,
+  type FeatureInfo,
+  type ProbeResult,
+} from "./probes/features.js";
+export { kernelVersion, parseKernelVersion, compareKernelVersions, type KernelVersion } from "./probes/kernel-version.js";
+export { buildBtf, BtfHeaderLayout } from "./probes/btf-blob.js";
+export * from "./abi/consts.js";
+export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
+export * from "./abi/attr.js";
+export * from "./abi/info.js";
+export { InsnLayout, INSN_SIZE, encodeInsns, decodeInsns, asm, type Insn } from "./abi/insn.js";

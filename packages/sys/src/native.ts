@@ -1,0 +1,114 @@
+/**
+ * The libc functions @x/sys calls through koffi, bound once and lazily. Internal module.
+ *
+ * @packageDocumentation
+ */
+import { createRequire } from "node:module";
+
+type Koffi = typeof import("koffi");
+type Fn = (...args: unknown[]) => unknown;
+
+const require = createRequire(import.meta.url);
+
+/** `__NR_bpf` per architecture. */
+const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
+
+/** `_SC_PAGESIZE` on Linux. */
+const SC_PAGESIZE = 30;
+
+interface Libc {
+  koffi: Koffi;
+  syscall: Fn;
+  close: Fn;
+  mmap: Fn;
+  munmap: Fn;
+  sysconf: Fn;
+  strerror: Fn;
+}
+
+let libc: Libc | undefined;
+
+function load(): Libc {
+  if (libc) return libc;
+  if (process.platform !== "linux") throw new Error(`@x/sys needs Linux (bpf(2)); this is ${process.platform}`);
+  const koffi = require("koffi") as Koffi;
+  const lib = koffi.load("libc.so.6");
+  // syscall(2) is variadic; on x86_64 and aarch64 Linux integer/pointer varargs travel in the
+  // same registers as fixed arguments, so a fixed prototype is equivalent and cheaper to call.
+  libc = {
+    koffi,
+    syscall: lib.func("long syscall(long nr, long cmd, void *attr, unsigned long size)") as Fn,
+    close: lib.func("int close(int fd)") as Fn,
+    mmap: lib.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)") as Fn,
+    munmap: lib.func("int munmap(void *addr, size_t length)") as Fn,
+    sysconf: lib.func("long sysconf(int name)") as Fn,
+    strerror: lib.func("const char *strerror(int errnum)") as Fn,
+  };
+  return libc;
+}
+
+/** The koffi module (loaded on first use). */
+export function koffi(): Koffi {
+  return load().koffi;
+}
+
+/** Raw bpf(2): returns the result and errno (errno is meaningful only when result < 0). */
+export function sysBpf(cmd: number, attr: Uint8Array): { result: number; errno: number } {
+  const l = load();
+  const nr = SYS_BPF[process.arch];
+  if (nr === undefined) throw new Error(`@x/sys: no bpf(2) syscall number for architecture ${process.arch}`);
+  const result = Number(l.syscall(nr, cmd, attr, attr.byteLength));
+  return { result, errno: result < 0 ? l.koffi.errno() : 0 };
+}
+
+/** close(2); returns errno or 0. */
+export function sysClose(fd: number): number {
+  const l = load();
+  return (l.close(fd) as number) < 0 ? l.koffi.errno() : 0;
+}
+
+/** mmap(2) of a shared mapping; returns the pointer or the errno. */
+export function sysMmap(length: number, prot: number, flags: number, fd: number): { ptr: unknown; errno: number } {
+  const l = load();
+  const ptr = l.mmap(null, length, prot, flags, fd, 0);
+  if (ptr === null || l.koffi.address(ptr) === 0xffffffffffffffffn) return { ptr: null, errno: l.koffi.errno() };
+  return { ptr, errno: 0 };
+}
+
+/** munmap(2); returns errno or 0. */
+export function sysMunmap(ptr: unknown, length: number): number {
+  const l = load();
+  return (l.munmap(ptr, length) as number) < 0 ? l.koffi.errno() : 0;
+}
+
+/** An ArrayBuffer over foreign memory (no copy). */
+export function foreignView(ptr: unknown, length: number): ArrayBuffer {
+  return load().koffi.view(ptr, length);
+}
+
+let pageSizeCache: number | undefined;
+/** The system page size, from `sysconf(_SC_PAGESIZE)`. */
+export function pageSize(): number {
+  pageSizeCache ??= Number(load().sysconf(SC_PAGESIZE));
+  return pageSizeCache;
+}
+
+/** libc's description of an errno. */
+export function strerror(errno: number): string {
+  try {
+    return String(load().strerror(errno));
+  } catch {
+    return `errno ${errno}`;
+  }
+}
+
+/**
+ * The address of a byte array's memory, for pointer fields of `bpf_attr`. Returns 0 for
+ * empty or absent arrays. The caller must keep `bytes` referenced until the syscall returns;
+ * touching `.buffer` first moves V8's small on-heap arrays to stable off-heap memory.
+ */
+export function addressOf(bytes: Uint8Array | Int32Array | undefined | null): bigint {
+  if (!bytes || bytes.byteLength === 0) return 0n;
+  void bytes.buffer;
+  return load().koffi.address(bytes);
+}

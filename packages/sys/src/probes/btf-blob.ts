@@ -1,0 +1,57 @@
+/**
+ * A tiny raw-BTF builder for feature probes: header + type words + string table. Only what
+ * the probes need; full BTF encoding lives in `@x/btf`.
+ *
+ * @packageDocumentation
+ */
+import { struct } from "@x/elf/layout";
+import { LE } from "../util.js";
+
+/** `struct btf_header` (24 bytes). */
+export const BtfHeaderLayout = struct("btf_header", [
+  ["magic", "u16"],
+  ["version", "u8"],
+  ["flags", "u8"],
+  ["hdr_len", "u32"],
+  ["type_off", "u32"],
+  ["type_len", "u32"],
+  ["str_off", "u32"],
+  ["str_len", "u32"],
+]);
+
+/** BTF kinds used by the probes. */
+export const BtfKind = {
+  INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10,
+  RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19,
+} as const;
+
+/** `BTF_INFO_ENC(kind, kind_flag, vlen)`. */
+export function btfInfo(kind: number, kflag: number, vlen: number): number {
+  return ((kflag << 31) | ((kind & 0x1f) << 24) | (vlen & 0xffff)) >>> 0;
+}
+
+/** `BTF_TYPE_ENC(name, info, size_or_type)`: the three words of `struct btf_type`. */
+export function btfType(name: number, info: number, sizeOrType: number): number[] {
+  return [name, info, sizeOrType];
+}
+
+/** `BTF_TYPE_INT_ENC(name, encoding, bits_offset, bits, size)`. */
+export function btfInt(name: number, encoding: number, bitsOffset: number, bits: number, size: number): number[] {
+  return [...btfType(name, btfInfo(BtfKind.INT, 0, 0), size), ((encoding << 24) | (bitsOffset << 16) | bits) >>> 0];
+}
+
+/** `BTF_INT_SIGNED`. */
+export const BTF_INT_SIGNED = 1;
+
+/** Assemble raw BTF from type words (u32, host order) and a string table (must start with NUL). */
+export function buildBtf(types: readonly number[], strings: string): Uint8Array {
+  const str = new TextEncoder().encode(strings);
+  const hdr = BtfHeaderLayout.size;
+  const typeLen = types.length * 4;
+  const out = new Uint8Array(hdr + typeLen + str.byteLength);
+  BtfHeaderLayout.write(out, 0, { magic: 0xeb9f, version: 1, flags: 0, hdr_len: hdr, type_off: 0, type_len: typeLen, str_off: typeLen, str_len: str.byteLength }, LE);
+  const dv = new DataView(out.buffer);
+  types.forEach((w, i) => dv.setUint32(hdr + i * 4, w >>> 0, LE));
+  out.set(str, hdr + typeLen);
+  return out;
+}

@@ -1,0 +1,256 @@
+/**
+ * Kernel feature probes: each tries the smallest thing that needs the feature (the same
+ * programs, maps and BTF blobs as libbpf's `features.c`), runs at most once per process,
+ * and is cached. Any error counts as "missing" (the error text is kept for diagnostics).
+ *
+ * @packageDocumentation
+ */
+import { MapFlags, MapType, ProgType, Pseudo } from "../abi/consts.js";
+import { asm, encodeInsns, type Insn } from "../abi/insn.js";
+import { btfLoad } from "../btf.js";
+import { UnsupportedFeatureError } from "../errors.js";
+import { mapCreate, mapFreeze } from "../map.js";
+import { progBindMap, progLoad } from "../prog.js";
+import { buildBtf, btfInfo as info, btfInt, btfType, BtfKind, BTF_INT_SIGNED } from "./btf-blob.js";
+
+/** Names of the probed features. */
+export type FeatureName =
+  | "prog_name"
+  | "global_data"
+  | "btf"
+  | "btf_func"
+  | "btf_global_func"
+  | "btf_datasec"
+  | "btf_float"
+  | "btf_decl_tag"
+  | "btf_type_tag"
+  | "btf_enum64"
+  | "array_mmap"
+  | "map_freeze"
+  | "rdonly_prog"
+  | "prog_bind_map"
+  | "arena";
+
+/** A feature: what it is, when it appeared, how to detect it. */
+export interface FeatureInfo {
+  /** Feature name. */
+  readonly name: FeatureName;
+  /** Kernel version that introduced it (upstream). */
+  readonly minKernel: string;
+  /** One line: what the kernel can do when it has the feature. */
+  readonly description: string;
+  /** Throws or returns false when the feature is missing. */
+  readonly probe: () => boolean;
+}
+
+/** Outcome of one probe. */
+export interface ProbeResult {
+  /** Feature name. */
+  name: FeatureName;
+  /** Kernel version that introduced it. */
+  minKernel: string;
+  /** What the feature is. */
+  description: string;
+  /** Whether the running kernel has it. */
+  supported: boolean;
+  /** Why the probe failed, when it did. */
+  error?: string;
+}
+
+const GPL = "GPL";
+const trivial = (): Uint8Array => encodeInsns([asm.mov64Imm(0, 0), asm.exit()]);
+
+function loadsBtf(types: number[], strings: string): boolean {
+  btfLoad(buildBtf(types, strings)).close();
+  return true;
+}
+
+function arrayMap(flags = 0, valueSize = 4) {
+  return mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize, maxEntries: 1, flags });
+}
+
+const INT = (name: number) => btfInt(name, BTF_INT_SIGNED, 0, 32, 4);
+
+const DEFS: readonly FeatureInfo[] = [
+  {
+    name: "prog_name",
+    minKernel: "4.15",
+    description: "programs and maps can be given names",
+    probe: () => {
+      progLoad({ type: ProgType.SOCKET_FILTER, insns: trivial(), license: GPL, name: "x_nametest" }).close();
+      return true;
+    },
+  },
+  {
+    name: "global_data",
+    minKernel: "5.2",
+    description: "ld_imm64 with BPF_PSEUDO_MAP_VALUE (global variables in array maps)",
+    probe: () => {
+      using map = arrayMap(0, 32);
+      const insns: Insn[] = [
+        ...asm.ldImm64(1, Pseudo.BPF_PSEUDO_MAP_VALUE, map.fd, 0),
+        asm.stMemDw(1, 0, 42),
+        asm.mov64Imm(0, 0),
+        asm.exit(),
+      ];
+      progLoad({ type: ProgType.SOCKET_FILTER, insns: encodeInsns(insns), license: GPL }).close();
+      return true;
+    },
+  },
+  {
+    name: "btf",
+    minKernel: "4.18",
+    description: "BTF can be loaded (BPF_BTF_LOAD)",
+    probe: () => loadsBtf([...INT(1)], "\0int"),
+  },
+  {
+    name: "btf_func",
+    minKernel: "5.0",
+    description: "BTF FUNC and FUNC_PROTO kinds (func info for programs)",
+    probe: () =>
+      loadsBtf(
+        [...INT(1), ...btfType(0, info(BtfKind.FUNC_PROTO, 0, 1), 0), 7, 1, ...btfType(5, info(BtfKind.FUNC, 0, 0), 2)],
+        "\0int\0x\0a",
+      ),
+  },
+  {
+    name: "btf_global_func",
+    minKernel: "5.6",
+    description: "BTF FUNC with global linkage (separately verified global functions)",
+    probe: () =>
+      loadsBtf(
+        [...INT(1), ...btfType(0, info(BtfKind.FUNC_PROTO, 0, 1), 0), 7, 1, ...btfType(5, info(BtfKind.FUNC, 0, 1), 2)],
+        "\0int\0x\0a",
+      ),
+  },
+  {
+    name: "btf_datasec",
+    minKernel: "5.2",
+    description: "BTF VAR and DATASEC kinds (typed global data sections)",
+    probe: () =>
+      loadsBtf(
+        [...INT(0), ...btfType(1, info(BtfKind.VAR, 0, 0), 1), 0, ...btfType(3, info(BtfKind.DATASEC, 0, 1), 4), 2, 0, 4],
+        "\0x\0.data",
+      ),
+  },
+  {
+    name: "btf_float",
+    minKernel: "5.13",
+    description: "BTF FLOAT kind",
+    probe: () => loadsBtf([...btfType(1, info(BtfKind.FLOAT, 0, 0), 4)], "\0float"),
+  },
+  {
+    name: "btf_decl_tag",
+    minKernel: "5.16",
+    description: "BTF DECL_TAG kind (btf_decl_tag attributes)",
+    probe: () =>
+      loadsBtf(
+        [...INT(0), ...btfType(1, info(BtfKind.VAR, 0, 0), 1), 0, ...btfType(1, info(BtfKind.DECL_TAG, 0, 0), 2), 0xffffffff],
+        "\0tag",
+      ),
+  },
+  {
+    name: "btf_type_tag",
+    minKernel: "5.17",
+    description: "BTF TYPE_TAG kind (btf_type_tag attributes on pointers)",
+    probe: () =>
+      loadsBtf(
+        [...INT(0), ...btfType(1, info(BtfKind.TYPE_TAG, 0, 0), 1), ...btfType(0, info(BtfKind.PTR, 0, 0), 2)],
+        "\0tag",
+      ),
+  },
+  {
+    name: "btf_enum64",
+    minKernel: "6.0",
+    description: "BTF ENUM64 kind (64-bit enumerators)",
+    probe: () => loadsBtf([...btfType(1, info(BtfKind.ENUM64, 0, 0), 8)], "\0enum64"),
+  },
+  {
+    name: "array_mmap",
+    minKernel: "5.5",
+    description: "BPF_F_MMAPABLE array maps (mmap of map values)",
+    probe: () => {
+      arrayMap(MapFlags.BPF_F_MMAPABLE).close();
+      return true;
+    },
+  },
+  {
+    name: "map_freeze",
+    minKernel: "5.2",
+    description: "BPF_MAP_FREEZE (maps read-only for user space)",
+    probe: () => {
+      using map = arrayMap();
+      mapFreeze(map);
+      return true;
+    },
+  },
+  {
+    name: "rdonly_prog",
+    minKernel: "5.2",
+    description: "BPF_F_RDONLY_PROG maps (read-only for programs, e.g. .rodata)",
+    probe: () => {
+      arrayMap(MapFlags.BPF_F_RDONLY_PROG).close();
+      return true;
+    },
+  },
+  {
+    name: "prog_bind_map",
+    minKernel: "5.10",
+    description: "BPF_PROG_BIND_MAP (tie metadata maps to a program's lifetime)",
+    probe: () => {
+      using map = arrayMap();
+      using prog = progLoad({ type: ProgType.SOCKET_FILTER, insns: trivial(), license: GPL });
+      progBindMap(prog, map);
+      return true;
+    },
+  },
+  {
+    name: "arena",
+    minKernel: "6.9",
+    description: "BPF_MAP_TYPE_ARENA (memory shared between programs and user space)",
+    probe: () => {
+      mapCreate({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.BPF_F_MMAPABLE }).close();
+      return true;
+    },
+  },
+];
+
+/** Every probed feature, by name. */
+export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = Object.fromEntries(DEFS.map((d) => [d.name, d])) as Record<
+  FeatureName,
+  FeatureInfo
+>;
+
+const cache = new Map<FeatureName, ProbeResult>();
+
+/** Probe one feature (once per process; later calls return the cached result). */
+export function probeFeature(name: FeatureName): ProbeResult {
+  const hit = cache.get(name);
+  if (hit) return hit;
+  const f = FEATURES[name];
+  if (!f) throw new RangeError(`unknown feature "${String(name)}"`);
+  const res: ProbeResult = { name, minKernel: f.minKernel, description: f.description, supported: false };
+  try {
+    res.supported = f.probe() === true;
+  } catch (e) {
+    res.error = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  }
+  cache.set(name, res);
+  return res;
+}
+
+/** Whether the running kernel has `name` (probed once, cached). */
+export function hasFeature(name: FeatureName): boolean {
+  return probeFeature(name).supported;
+}
+
+/** Throw {@link UnsupportedFeatureError} when the running kernel lacks `name`. */
+export function requireFeature(name: FeatureName): void {
+  const r = probeFeature(name);
+  if (!r.supported) throw new UnsupportedFeatureError(name, r.minKernel, r.description + (r.error ? ` [probe: ${r.error}]` : ""));
+}
+
+/** Probe every feature (each at most once per process). */
+export function probeAll(): ProbeResult[] {
+  return DEFS.map((d) => probeFeature(d.name));
+}
