@@ -30,7 +30,9 @@ export type ElfErrorCode =
   /** A section looked up by index (or name, for the writer) does not exist. */
   | "ELF_SECTION_NOT_FOUND"
   /** A section replacement passed to the writer is refused (wrong length, NOBITS, ambiguous). */
-  | "ELF_BAD_REPLACEMENT";
+  | "ELF_BAD_REPLACEMENT"
+  /** A last-resort bounds check fired (an inconsistency the specific checks did not name). */
+  | "ELF_MALFORMED";
 
 /** Where an {@link ElfError} was detected. */
 export interface ElfErrorLocation {

@@ -1,2 +1,7 @@
 export * from "./types.js";
 export * from "./layout.js";
+export { ElfError, type ElfErrorCode, type ElfErrorLocation } from "./errors.js";
+export { ElfFile, type ElfHeader } from "./file.js";
+export { machineName } from "./machine.js";
+export { replaceSectionData, type WritableFile } from "./writer.js";
+export { Elf64_Ehdr, Elf64_Shdr, Elf64_Sym, Elf64_Rel, Elf64_Rela, Elf64_Word, ElfConst, type LayoutRecord } from "./records.js";
