@@ -43,9 +43,12 @@ export function btfInt(name: number, encoding: number, bitsOffset: number, bits:
 /** `BTF_INT_SIGNED`. */
 export const BTF_INT_SIGNED = 1;
 
-/** Assemble raw BTF from type words (u32, host order) and a string table (must start with NUL). */
+/**
+ * Assemble raw BTF from type words (u32, host order) and a string table that starts with a
+ * NUL (like a C string literal, a final NUL is added when missing).
+ */
 export function buildBtf(types: readonly number[], strings: string): Uint8Array {
-  const str = new TextEncoder().encode(strings);
+  const str = new TextEncoder().encode(strings.endsWith("\0") ? strings : `${strings}\0`);
   const hdr = BtfHeaderLayout.size;
   const typeLen = types.length * 4;
   const out = new Uint8Array(hdr + typeLen + str.byteLength);
