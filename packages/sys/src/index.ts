@@ -37,6 +37,7 @@ export {
   progInfo,
   mapInfo,
   btfInfo,
+  objGetInfoByFd,
   progGetNextId,
   mapGetNextId,
   btfGetNextId,
@@ -46,6 +47,7 @@ export {
   type ProgInfo,
   type MapInfo,
   type BtfInfo,
+  type ObjInfo,
 } from "./obj.js";
 export { mmapMap, mmapSize, mappingCount, MappedMemory, type MmapOptions } from "./mmap.js";
 export { pageSize } from "./native.js";

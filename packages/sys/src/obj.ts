@@ -180,6 +180,28 @@ export function btfInfo(fd: FdLike, o: { withData?: boolean } = {}): BtfInfo {
   return out;
 }
 
+/** Info of any BPF object, tagged by kind. */
+export type ObjInfo = { kind: "prog"; info: ProgInfo } | { kind: "map"; info: MapInfo } | { kind: "btf"; info: BtfInfo };
+
+/**
+ * `BPF_OBJ_GET_INFO_BY_FD` for a program, map or BTF fd: the kind comes from the handle class,
+ * or (for a raw number or an unknown handle) from the fd's anon inode name.
+ */
+export function objGetInfoByFd(fd: FdLike): ObjInfo {
+  let kind = typeof fd === "number" ? "unknown" : fd.kind;
+  if (kind === "unknown") {
+    const probe = adoptFd(rawFd(fd));
+    kind = probe.kind;
+    probe.release(); // borrowed: do not close the caller's fd
+  }
+  switch (kind) {
+    case "prog": return { kind, info: progInfo(fd) };
+    case "map": return { kind, info: mapInfo(fd) };
+    case "btf": return { kind, info: btfInfo(fd) };
+    default: throw new TypeError(`objGetInfoByFd: fd ${rawFd(fd)} is not a BPF program, map or BTF object`);
+  }
+}
+
 function nextId(cmd: number, start: number): number | undefined {
   const attr = GetNextIdAttr.encode({ start_id: start }, LE);
   const r = bpfRaw(cmd, attr);

@@ -16,6 +16,7 @@ import {
   mapLookup,
   mapUpdate,
   objGet,
+  objGetInfoByFd,
   objPin,
   progGetFdById,
   progGetNextId,
@@ -53,6 +54,9 @@ describe.runIf(haveKernel)("objects: pin, get, ids", () => {
     using p2 = objGet(`${dir}/prog`);
     expect(p2).toBeInstanceOf(ProgFd);
     expect(progInfo(p2).id).toBe(progInfo(prog).id);
+    expect(objGetInfoByFd(p2.fd)).toMatchObject({ kind: "prog", info: { id: progInfo(prog).id } });
+    expect(objGetInfoByFd(again)).toMatchObject({ kind: "map", info: { name: "x_pinned" } });
+    expect(p2.closed).toBe(false);
 
     expect(() => objPin(map, `${dir}/map`)).toThrow(/BPF_OBJ_PIN failed: EEXIST/);
     expect(() => objGet(`${dir}/missing`)).toThrow(/BPF_OBJ_GET failed: ENOENT/);
