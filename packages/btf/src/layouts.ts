@@ -1,0 +1,125 @@
+/**
+ * Binary layouts of every BTF and BTF.ext record (include/uapi/linux/btf.h,
+ * tools/lib/bpf/libbpf_internal.h), each declared exactly once.
+ *
+ * @packageDocumentation
+ */
+import { struct } from "@x/elf/layout";
+
+/** `struct btf_header` (24 bytes; a longer `hdr_len` is allowed and skipped). */
+export const BtfHeaderLayout = struct("btf_header", [
+  ["magic", "u16"],
+  ["version", "u8"],
+  ["flags", "u8"],
+  ["hdr_len", "u32"],
+  ["type_off", "u32"],
+  ["type_len", "u32"],
+  ["str_off", "u32"],
+  ["str_len", "u32"],
+]);
+
+/** `struct btf_type`: common prefix of every type record. */
+export const BtfTypeLayout = struct("btf_type", [
+  ["name_off", "u32"],
+  ["info", "u32"],
+  /** `size` or `type`, depending on the kind. */
+  ["size_type", "u32"],
+]);
+
+/** The u32 that follows an INT's `btf_type`. */
+export const BtfIntLayout = struct("btf_int", [["encoding", "u32"]]);
+
+/** `struct btf_array`. */
+export const BtfArrayLayout = struct("btf_array", [
+  ["type", "u32"],
+  ["index_type", "u32"],
+  ["nelems", "u32"],
+]);
+
+/** `struct btf_member` (STRUCT/UNION members). */
+export const BtfMemberLayout = struct("btf_member", [
+  ["name_off", "u32"],
+  ["type", "u32"],
+  ["offset", "u32"],
+]);
+
+/** `struct btf_enum`. */
+export const BtfEnumLayout = struct("btf_enum", [
+  ["name_off", "u32"],
+  ["val", "i32"],
+]);
+
+/** `struct btf_enum64`. */
+export const BtfEnum64Layout = struct("btf_enum64", [
+  ["name_off", "u32"],
+  ["val_lo32", "u32"],
+  ["val_hi32", "u32"],
+]);
+
+/** `struct btf_param` (FUNC_PROTO parameters). */
+export const BtfParamLayout = struct("btf_param", [
+  ["name_off", "u32"],
+  ["type", "u32"],
+]);
+
+/** `struct btf_var`. */
+export const BtfVarLayout = struct("btf_var", [["linkage", "u32"]]);
+
+/** `struct btf_var_secinfo` (DATASEC entries). */
+export const BtfVarSecinfoLayout = struct("btf_var_secinfo", [
+  ["type", "u32"],
+  ["offset", "u32"],
+  ["size", "u32"],
+]);
+
+/** `struct btf_decl_tag`. */
+export const BtfDeclTagLayout = struct("btf_decl_tag", [["component_idx", "i32"]]);
+
+/** `struct btf_ext_header` up to `line_info_len` (the minimum `hdr_len`). */
+export const BtfExtHeaderLayout = struct("btf_ext_header", [
+  ["magic", "u16"],
+  ["version", "u8"],
+  ["flags", "u8"],
+  ["hdr_len", "u32"],
+  ["func_info_off", "u32"],
+  ["func_info_len", "u32"],
+  ["line_info_off", "u32"],
+  ["line_info_len", "u32"],
+]);
+
+/** The optional CO-RE part of `struct btf_ext_header`, present when `hdr_len >= 32`. */
+export const BtfExtCoreHeaderLayout = struct("btf_ext_header_core", [
+  ["core_relo_off", "u32", 24],
+  ["core_relo_len", "u32", 28],
+]);
+
+/** `struct btf_ext_info_sec` header (followed by `num_info` records of `rec_size` bytes). */
+export const BtfExtInfoSecLayout = struct("btf_ext_info_sec", [
+  ["sec_name_off", "u32"],
+  ["num_info", "u32"],
+]);
+
+/** The `rec_size` u32 that starts every .BTF.ext info subsection. */
+export const BtfExtRecSizeLayout = struct("btf_ext_rec_size", [["rec_size", "u32"]]);
+
+/** `struct bpf_func_info`. */
+export const BpfFuncInfoLayout = struct("bpf_func_info", [
+  ["insn_off", "u32"],
+  ["type_id", "u32"],
+]);
+
+/** `struct bpf_line_info`. */
+export const BpfLineInfoLayout = struct("bpf_line_info", [
+  ["insn_off", "u32"],
+  ["file_name_off", "u32"],
+  ["line_off", "u32"],
+  ["line_col", "u32"],
+]);
+
+/** `struct bpf_core_relo`. */
+export const BpfCoreReloLayout = struct("bpf_core_relo", [
+  ["insn_off", "u32"],
+  ["type_id", "u32"],
+  ["access_str_off", "u32"],
+  ["kind", "u32"],
+]);

@@ -1,0 +1,145 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+import { parseBtf, type Btf, type BtfType } from "@x/btf";
+import { bpftoolRaw, hasBpftool, hasVmlinux, localObj, readElf, sharedObj, SHARED_FIXTURES } from "./helpers.js";
+
+/** Our type in bpftool's `format raw -j` shape. */
+function asBpftool(id: number, t: BtfType): Record<string, unknown> {
+  const name = t.name === "" ? "(anon)" : t.name;
+  const base = { id, kind: t.kind, name };
+  switch (t.kind) {
+    case "INT": {
+      const enc = t.encoding & 4 ? "BOOL" : t.encoding & 2 ? "CHAR" : t.encoding & 1 ? "SIGNED" : "(none)";
+      return { ...base, size: t.size, bits_offset: t.offset, nr_bits: t.bits, encoding: enc };
+    }
+    case "PTR": case "TYPEDEF": case "VOLATILE": case "CONST": case "RESTRICT": case "TYPE_TAG":
+      return { ...base, type_id: t.type };
+    case "ARRAY": return { ...base, type_id: t.type, index_type_id: t.indexType, nr_elems: t.nelems };
+    case "STRUCT": case "UNION":
+      return {
+        ...base, size: t.size, vlen: t.members.length,
+        members: t.members.map((m) => ({ name: m.name || "(anon)", type_id: m.type, bits_offset: m.bitOffset, ...(m.bitSize ? { bitfield_size: m.bitSize } : {}) })),
+      };
+    case "ENUM": case "ENUM64":
+      return {
+        ...base, encoding: t.signed ? "SIGNED" : "UNSIGNED", size: t.size, vlen: t.values.length,
+        values: t.values.map((v) => ({ name: v.name, val: BigInt(v.value) })),
+      };
+    case "FWD": return { ...base, fwd_kind: t.union ? "union" : "struct" };
+    case "FUNC": return { ...base, type_id: t.type, linkage: t.linkage };
+    case "FUNC_PROTO":
+      return { ...base, ret_type_id: t.returnType, vlen: t.params.length, params: t.params.map((p) => ({ name: p.name || "(anon)", type_id: p.type })) };
+    case "VAR": return { ...base, type_id: t.type, linkage: t.linkage };
+    case "DATASEC": return { ...base, size: t.size, vlen: t.vars.length, vars: t.vars.map((v) => ({ type_id: v.type, offset: v.offset, size: v.size })) };
+    case "FLOAT": return { ...base, size: t.size };
+    case "DECL_TAG": return { ...base, type_id: t.type, component_idx: t.componentIdx };
+    case "VOID": return base;
+  }
+}
+
+function normaliseBpftool(t: Record<string, unknown>): Record<string, unknown> {
+  // bpftool 7.1's JSON prints 32-bit ENUM values sign-extended to 64 bits; reduce them to the
+  // enum's own signedness (its text output shows the same values).
+  if (Array.isArray(t.values)) {
+    const signed = t.encoding === "SIGNED";
+    const fix = (v: bigint) => (t.kind === "ENUM" ? (signed ? BigInt.asIntN(32, v) : BigInt.asUintN(32, v)) : signed ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v));
+    t.values = (t.values as { name: string; val: string }[]).map((v) => ({ name: v.name, val: fix(BigInt(v.val)) }));
+  }
+  return t;
+}
+
+function compareWithBpftool(btf: Btf, path: string): void {
+  const ref = bpftoolRaw(path).types;
+  expect(btf.types.length - 1).toBe(ref.length);
+  for (const r of ref) {
+    const id = r.id as number;
+    expect(asBpftool(id, btf.types[id]!)).toEqual(normaliseBpftool(r));
+  }
+}
+
+describe("parseBtf against bpftool", () => {
+  for (const f of SHARED_FIXTURES) {
+    test.skipIf(!hasBpftool)(`fixtures/obj/${f}`, () => {
+      compareWithBpftool(parseBtf(readElf(sharedObj(f)).section(".BTF")), sharedObj(f));
+    });
+  }
+  for (const f of ["kinds.bpfel.o", "kinds.bpfeb.o", "globals.bpfeb.o"]) {
+    test.skipIf(!hasBpftool)(`test/fixtures/${f}`, () => {
+      compareWithBpftool(parseBtf(readElf(localObj(f)).section(".BTF")), localObj(f));
+    });
+  }
+  test.skipIf(!hasBpftool || !hasVmlinux)("/sys/kernel/btf/vmlinux", () => {
+    compareWithBpftool(parseBtf(new Uint8Array(readFileSync("/sys/kernel/btf/vmlinux"))), "/sys/kernel/btf/vmlinux");
+  });
+});
+
+describe("byte order", () => {
+  test("big-endian BTF parses to the same types as little-endian", () => {
+    const le = parseBtf(readElf(localObj("globals.bpfel.o")).section(".BTF"));
+    const be = parseBtf(readElf(localObj("globals.bpfeb.o")).section(".BTF"));
+    expect(le.littleEndian).toBe(true);
+    expect(be.littleEndian).toBe(false);
+    expect(be.types).toEqual(le.types);
+  });
+});
+
+describe("kinds and kind_flag semantics (kinds.bpf.c)", () => {
+  const btf = parseBtf(readElf(localObj("kinds.bpfel.o")).section(".BTF"));
+  test("bitfield members of a kind_flag struct", () => {
+    const s = btf.type(btf.find("flags", "STRUCT")!, "STRUCT");
+    expect(s.kindFlag).toBe(true);
+    expect(s.members.map((m) => [m.name, m.bitOffset, m.bitSize])).toEqual([["a", 0, 3], ["b", 3, 5], ["c", 8, 40], ["s", 48, 4], ["tail", 56, 0]]);
+  });
+  test("signed ENUM and unsigned ENUM64", () => {
+    expect(btf.type(btf.find("sign")!)).toEqual({ kind: "ENUM", name: "sign", size: 4, signed: true, values: [{ name: "NEG", value: -2 }, { name: "ZERO", value: 0 }, { name: "POS", value: 3 }] });
+    expect(btf.type(btf.find("wide")!)).toEqual({ kind: "ENUM64", name: "wide", size: 8, signed: false, values: [{ name: "WIDE_SMALL", value: 1n }, { name: "WIDE_BIG", value: 0xfedcba9876543210n }] });
+  });
+  test("FUNC linkage, DECL_TAG component_idx, TYPE_TAG, FWD, FLOAT", () => {
+    expect(btf.type(btf.find("tagged_fn")!)).toMatchObject({ kind: "FUNC", linkage: "global" });
+    expect(btf.type(btf.find("arg_tag")!)).toMatchObject({ kind: "DECL_TAG", componentIdx: 0, attr: false, type: btf.find("tagged_fn") });
+    expect(btf.type(btf.find("fn_tag")!)).toMatchObject({ kind: "DECL_TAG", componentIdx: -1 });
+    expect(btf.type(btf.find("user")!)).toEqual({ kind: "TYPE_TAG", name: "user", type: btf.find("int"), attr: false });
+    expect(btf.type(btf.find("bpf_sock")!)).toEqual({ kind: "FWD", name: "bpf_sock", union: false });
+    expect(btf.type(btf.find("double")!)).toEqual({ kind: "FLOAT", name: "double", size: 8 });
+  });
+  test("VAR linkage", () => {
+    expect(btf.type(btf.find("LINUX_KERNEL_VERSION")!)).toMatchObject({ kind: "VAR", linkage: "extern" });
+    expect(btf.type(btf.find("hidden_var")!)).toMatchObject({ kind: "VAR", linkage: "global" });
+  });
+});
+
+describe("Btf queries", () => {
+  const btf = parseBtf(readElf(sharedObj("globals.bpf.o")).section(".BTF"));
+  const varType = (n: string) => btf.type(btf.find(n, "VAR")!, "VAR").type;
+  test("type(), find(), findAll(), nameIndex()", () => {
+    expect(btf.type(0)).toEqual({ kind: "VOID", name: "" });
+    expect(btf.find("limits")).toBe(20);
+    expect(btf.find("limits", "TYPEDEF")).toBeUndefined();
+    expect(btf.findAll("int")).toEqual([2]);
+    expect(btf.nameIndex().get("__u32")).toEqual([8]);
+    expect(() => btf.type(20, "UNION")).toThrow(expect.objectContaining({ code: "BTF_BAD_KIND", typeId: 20, kind: "STRUCT" }));
+    expect(() => btf.type(9999)).toThrow(expect.objectContaining({ code: "BTF_BAD_TYPE_ID" }));
+  });
+  test("resolve() skips typedef/const/volatile", () => {
+    expect(btf.resolveType(varType("cfg_limits"))).toMatchObject({ kind: "STRUCT", name: "limits" });
+    expect(btf.resolveType(varType("cfg_u32"))).toMatchObject({ kind: "INT", name: "unsigned int" });
+  });
+  test("sizeof() and alignof()", () => {
+    const expected: Record<string, [number, number]> = {
+      cfg_u8: [1, 1], cfg_s16: [2, 2], cfg_u32: [4, 4], cfg_s64: [8, 8], cfg_u64: [8, 8], cfg_bool: [1, 1],
+      cfg_mode: [4, 4], cfg_name: [16, 1], cfg_limits: [24, 8], data_array: [16, 4], bss_buf: [32, 1],
+    };
+    for (const [name, [size, align]] of Object.entries(expected)) {
+      expect([name, btf.sizeof(varType(name)), btf.alignof(varType(name))]).toEqual([name, size, align]);
+    }
+    expect(btf.sizeof(btf.find("counters", "VAR")!)).toBe(32);
+    expect(btf.sizeof(1)).toBe(8); // PTR
+    expect(() => btf.sizeof(0)).toThrow(expect.objectContaining({ code: "BTF_NO_SIZE" }));
+    expect(() => btf.sizeof(btf.find("mix", "FUNC")!)).toThrow(expect.objectContaining({ code: "BTF_NO_SIZE" }));
+  });
+  test("packed struct has alignment 1", () => {
+    const kinds = parseBtf(readElf(localObj("kinds.bpfel.o")).section(".BTF"));
+    expect(kinds.alignof(kinds.find("flags")!)).toBe(8);
+    expect(kinds.alignof(kinds.find("with_anon")!)).toBe(8);
+  });
+});
