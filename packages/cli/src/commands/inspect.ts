@@ -1,0 +1,22 @@
+import { describeObject, openObject } from "@x/loader";
+import { parseArgs, UsageError } from "../args.js";
+import { table, toJson, valueText } from "../format.js";
+import type { Command } from "../command.js";
+
+export const inspect: Command = {
+  name: "inspect",
+  summary: "show an object's sections, programs, maps (internal ones too) and variables",
+  usage: "xbpf inspect OBJ [--json]",
+  run(argv, out) {
+    const args = parseArgs(argv, { flags: ["json"] });
+    const [path, ...rest] = args.positionals;
+    if (!path || rest.length) throw new UsageError("expected exactly one object file");
+    const d = describeObject(openObject(path));
+    if (args.flags.has("json")) return out(toJson(d));
+    out(`object ${d.name}  license ${JSON.stringify(d.license)}  btf ${d.btf ? "yes" : "no"}\n`);
+    out("sections\n" + table(["idx", "name", "type", "size", "flags"], d.sections.map((s) => [s.index, s.name, s.type, s.size, s.flags])) + "\n");
+    out("programs\n" + table(["name", "section", "type", "attach", "insns"], d.programs.map((p) => [p.name, p.section, p.type, p.attachType, p.insns])) + "\n");
+    out("maps\n" + table(["name", "type", "key", "value", "max", "flags", "section"], d.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags.join("|") || "-", m.section])) + "\n");
+    out("variables\n" + table(["name", "section", "offset", "size", "type", "value"], d.variables.map((v) => [v.name, v.section, v.offset, v.size, v.type, valueText(v.value)])));
+  },
+};

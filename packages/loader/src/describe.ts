@@ -1,0 +1,65 @@
+/** Plain-data descriptions of an object for display (`xbpf inspect`) and JSON. */
+import { MapFlags, MapType } from "@x/sys";
+import { SectionFlags, SectionType } from "@x/elf";
+import type { ObjectSpec } from "./spec.js";
+
+const invert = (o: Record<string, number>) => new Map(Object.entries(o).map(([k, v]) => [v, k]));
+const MAP_TYPE_NAMES = invert(MapType);
+const SECTION_TYPE_NAMES = invert(SectionType);
+
+/** `BPF_MAP_TYPE_*` name without the prefix, e.g. `array`, or the number when unknown. */
+export function mapTypeName(type: number): string {
+  return MAP_TYPE_NAMES.get(type)?.toLowerCase() ?? String(type);
+}
+
+/** Names of the set `BPF_F_*` map flags, e.g. `["RDONLY_PROG", "MMAPABLE"]`. */
+export function mapFlagNames(flags: number): string[] {
+  const out: string[] = [];
+  for (const [name, bit] of Object.entries(MapFlags)) if (flags & bit) out.push(name.replace(/^BPF_F_/, ""));
+  return out;
+}
+
+/** A section as `xbpf inspect` shows it. */
+export interface SectionDescription { index: number; name: string; type: string; size: number; flags: string }
+/** A program as `xbpf inspect` shows it. */
+export interface ProgramDescription { name: string; section: string; type: string; attachType: string | null; insns: number; autoload: boolean }
+/** A map as `xbpf inspect` shows it. */
+export interface MapDescription {
+  name: string; type: string; keySize: number; valueSize: number; maxEntries: number; flags: string[];
+  section: string | null; origin: string; mmapable: boolean; frozen: boolean;
+}
+/** A variable as `xbpf inspect` shows it. */
+export interface VariableDescription { name: string; section: string; offset: number; size: number; type: string; linkage: string; value: unknown }
+/** The whole object. */
+export interface ObjectDescription {
+  name: string; license: string; btf: boolean;
+  sections: SectionDescription[]; programs: ProgramDescription[]; maps: MapDescription[]; variables: VariableDescription[];
+}
+
+/** Describe an opened object: sections, programs, maps (internal ones as they will be created) and variables with values. */
+export function describeObject(spec: ObjectSpec): ObjectDescription {
+  return {
+    name: spec.name,
+    license: spec.license,
+    btf: spec.btf !== undefined,
+    sections: spec.elf.sections.filter((s) => s.type !== SectionType.NULL).map((s) => ({
+      index: s.index,
+      name: s.name,
+      type: SECTION_TYPE_NAMES.get(s.type) ?? `0x${s.type.toString(16)}`,
+      size: s.size,
+      flags: (s.flags & SectionFlags.WRITE ? "W" : "") + (s.flags & SectionFlags.ALLOC ? "A" : "") + (s.flags & SectionFlags.EXECINSTR ? "X" : "") + (s.flags & SectionFlags.MERGE ? "M" : "") + (s.flags & SectionFlags.STRINGS ? "S" : ""),
+    })),
+    programs: spec.programs.map((p) => ({
+      name: p.name, section: p.section, type: p.kind?.progType.toLowerCase() ?? "unknown",
+      attachType: p.kind?.attachType?.toLowerCase() ?? null, insns: p.insnCount, autoload: p.autoload,
+    })),
+    maps: spec.maps.map((m) => ({
+      name: m.name, type: mapTypeName(m.type), keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries,
+      flags: mapFlagNames(m.flags | (m.mmapable ? MapFlags.BPF_F_MMAPABLE : 0)), section: m.section ?? null, origin: m.origin,
+      mmapable: m.mmapable, frozen: m.freeze,
+    })),
+    variables: [...spec.variables.values()].map((v) => ({
+      name: v.name, section: v.section, offset: v.offset, size: v.size, type: v.cType, linkage: v.linkage, value: v.get(),
+    })),
+  };
+}
