@@ -13,6 +13,9 @@ import {
   progTestRun,
 } from "@x/sys";
 import { haveKernel } from "./kernel.js";
+import { BpfCmd, ProgLoadAttr } from "@x/sys";
+import { loadWithLog } from "../src/log.js";
+import { addressOf } from "../src/native.js";
 
 const r0is42 = () => encodeInsns([asm.mov64Imm(0, 42), asm.exit()]);
 const packet = () => new Uint8Array(64).fill(0xab);
@@ -75,5 +78,43 @@ describe.runIf(haveKernel)("programs", () => {
     progBindMap(prog, map);
     const info = progInfo(prog);
     expect(info.mapIds).toContain(mapInfo(map).id);
+  });
+
+  it("doubles the log buffer when the kernel does not report the needed size (pre-6.4)", () => {
+    const insns = encodeInsns([...Array.from({ length: 300 }, (_, i) => asm.mov64Imm(1, i)), asm.exit()]);
+    const license = new Uint8Array([71, 80, 76, 0]);
+    const sizes: number[] = [];
+    let err: BpfSyscallError | undefined;
+    try {
+      loadWithLog(
+        BpfCmd.PROG_LOAD,
+        {
+          encode: (buf, level) => {
+            sizes.push(buf?.byteLength ?? 0);
+            return ProgLoadAttr.encode(
+              {
+                prog_type: ProgType.SOCKET_FILTER,
+                insn_cnt: insns.byteLength / 8,
+                insns: addressOf(insns),
+                license: addressOf(license),
+                log_level: level,
+                log_size: buf?.byteLength ?? 0,
+                log_buf: addressOf(buf),
+              },
+              true,
+            );
+          },
+          trueSize: () => 0, // what an old kernel reports
+        },
+        0,
+        128,
+      );
+    } catch (e) {
+      err = e as BpfSyscallError;
+    }
+    expect(sizes[0]).toBe(0); // first attempt without a log
+    expect(sizes.slice(1, 4)).toEqual([128, 256, 512]);
+    expect(err?.errnoName).toBe("EACCES"); // the verifier's verdict, not ENOSPC
+    expect(err?.log).toMatch(/R0 !read_ok/);
   });
 });
