@@ -61,6 +61,11 @@ export class RelocationError extends Error {
   /** Symbol involved, when known. */
   readonly symbol?: string;
 
+  /**
+   * @param code - stable error code.
+   * @param message - human-readable message (libbpf wording where libbpf has one).
+   * @param context - where the problem is.
+   */
   constructor(code: RelocationErrorCode, message: string, context: RelocationErrorContext = {}) {
     super(message);
     this.name = "RelocationError";

@@ -85,6 +85,11 @@ export function parseObject(bytes: Uint8Array): RelocSource {
   return readElfForTests(bytes);
 }
 
+/** A plain-object copy of a source (an ElfFile has getters that object spread would drop). */
+export function plain(src: RelocSource): RelocSource {
+  return { littleEndian: src.littleEndian, sections: src.sections, symbols: src.symbols, relocations: src.relocations };
+}
+
 /** Bytes of a fixture object (a fresh copy, safe to mutate). */
 export function fixtureBytes(name: string): Uint8Array {
   return new Uint8Array(readFileSync(FIXTURES + name));
