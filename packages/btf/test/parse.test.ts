@@ -1,61 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { parseBtf, type Btf, type BtfType } from "@x/btf";
-import { bpftoolRaw, hasBpftool, hasVmlinux, localObj, readElf, sharedObj, SHARED_FIXTURES } from "./helpers.js";
-
-/** Our type in bpftool's `format raw -j` shape. */
-function asBpftool(id: number, t: BtfType): Record<string, unknown> {
-  const name = t.name === "" ? "(anon)" : t.name;
-  const base = { id, kind: t.kind, name };
-  switch (t.kind) {
-    case "INT": {
-      const enc = t.encoding & 4 ? "BOOL" : t.encoding & 2 ? "CHAR" : t.encoding & 1 ? "SIGNED" : "(none)";
-      return { ...base, size: t.size, bits_offset: t.offset, nr_bits: t.bits, encoding: enc };
-    }
-    case "PTR": case "TYPEDEF": case "VOLATILE": case "CONST": case "RESTRICT": case "TYPE_TAG":
-      return { ...base, type_id: t.type };
-    case "ARRAY": return { ...base, type_id: t.type, index_type_id: t.indexType, nr_elems: t.nelems };
-    case "STRUCT": case "UNION":
-      return {
-        ...base, size: t.size, vlen: t.members.length,
-        members: t.members.map((m) => ({ name: m.name || "(anon)", type_id: m.type, bits_offset: m.bitOffset, ...(m.bitSize ? { bitfield_size: m.bitSize } : {}) })),
-      };
-    case "ENUM": case "ENUM64":
-      return {
-        ...base, encoding: t.signed ? "SIGNED" : "UNSIGNED", size: t.size, vlen: t.values.length,
-        values: t.values.map((v) => ({ name: v.name, val: BigInt(v.value) })),
-      };
-    case "FWD": return { ...base, fwd_kind: t.union ? "union" : "struct" };
-    case "FUNC": return { ...base, type_id: t.type, linkage: t.linkage };
-    case "FUNC_PROTO":
-      return { ...base, ret_type_id: t.returnType, vlen: t.params.length, params: t.params.map((p) => ({ name: p.name || "(anon)", type_id: p.type })) };
-    case "VAR": return { ...base, type_id: t.type, linkage: t.linkage };
-    case "DATASEC": return { ...base, size: t.size, vlen: t.vars.length, vars: t.vars.map((v) => ({ type_id: v.type, offset: v.offset, size: v.size })) };
-    case "FLOAT": return { ...base, size: t.size };
-    case "DECL_TAG": return { ...base, type_id: t.type, component_idx: t.componentIdx };
-    case "VOID": return base;
-  }
-}
-
-function normaliseBpftool(t: Record<string, unknown>): Record<string, unknown> {
-  // bpftool 7.1's JSON prints 32-bit ENUM values sign-extended to 64 bits; reduce them to the
-  // enum's own signedness (its text output shows the same values).
-  if (Array.isArray(t.values)) {
-    const signed = t.encoding === "SIGNED";
-    const fix = (v: bigint) => (t.kind === "ENUM" ? (signed ? BigInt.asIntN(32, v) : BigInt.asUintN(32, v)) : signed ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v));
-    t.values = (t.values as { name: string; val: string }[]).map((v) => ({ name: v.name, val: fix(BigInt(v.val)) }));
-  }
-  return t;
-}
-
-function compareWithBpftool(btf: Btf, path: string): void {
-  const ref = bpftoolRaw(path).types;
-  expect(btf.types.length - 1).toBe(ref.length);
-  for (const r of ref) {
-    const id = r.id as number;
-    expect(asBpftool(id, btf.types[id]!)).toEqual(normaliseBpftool(r));
-  }
-}
+import { parseBtf } from "@x/btf";
+import { compareWithBpftool, hasBpftool, hasVmlinux, localObj, readElf, sharedObj, SHARED_FIXTURES } from "./helpers.js";
 
 describe("parseBtf against bpftool", () => {
   for (const f of SHARED_FIXTURES) {
