@@ -8,4 +8,4 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 # Ethernet (IPv4) + IPv4 (UDP) + UDP header to port 8080, 14 + 20 + 8 bytes.
 packet=ffffffffffff00000000000108004500001c0000400040110000c0a80001c0a80002303a1f9000080000
 exec pnpm --silent exec xbpf run fixtures/obj/example.bpf.o classify \
-  --set cfg.blocked_port=8080 --set 'label="demo"' --data "$packet" "$@"
+  --set cfg.blocked_port=8080 --set label=demo-run --data "$packet" "$@"

@@ -22,4 +22,9 @@ if [ ! -d node_modules/.pnpm ] || [ pnpm-lock.yaml -nt node_modules/.modules.yam
   echo "setup: installing dependencies" >&2
   pnpm install --frozen-lockfile --reporter=silent
 fi
-pnpm exec turbo run build --output-logs=errors-only >&2
+mkdir -p .cache
+if ! TURBO_TELEMETRY_DISABLED=1 pnpm exec turbo run build --output-logs=errors-only >.cache/build.log 2>&1; then
+  cat .cache/build.log >&2
+  echo "setup: build failed" >&2
+  exit 1
+fi

@@ -28,3 +28,30 @@ export class ObjectError extends Error {
     this.name = "ObjectError";
   }
 }
+
+/** Stable codes of {@link LoadError}. */
+export type LoadErrorCode = "LOAD_MAP" | "LOAD_PROGRAM" | "LOAD_PIN";
+
+/** A map or program the kernel refused, with the bpf command, errno name and verifier log. */
+export class LoadError extends Error {
+  readonly map?: string;
+  readonly program?: string;
+  readonly section?: string;
+  /** The bpf command that failed, e.g. `BPF_PROG_LOAD`. */
+  readonly command?: string;
+  /** errno name, e.g. `EACCES`. */
+  readonly errnoName?: string;
+  /** The verifier (or BTF) log, when the kernel wrote one. */
+  readonly log?: string;
+  constructor(
+    /** Stable code. */
+    readonly code: LoadErrorCode,
+    message: string,
+    details: { map?: string; program?: string; section?: string; command?: string; errnoName?: string; log?: string } = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "LoadError";
+    Object.assign(this, Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined)));
+  }
+}

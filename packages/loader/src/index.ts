@@ -1,7 +1,10 @@
 export { openObject, ObjectSpec, type MapSpec, type ProgramSpec, type OpenOptions } from "./spec.js";
-export { Variable, type VariableInfo, type VariableStorage } from "./variables.js";
+export { Variable, imageStorage, type VariableInfo, type VariableStorage } from "./variables.js";
 export { ObjectError, type ObjectErrorCode } from "./errors.js";
 export { describeObject, mapTypeName, mapFlagNames, type ObjectDescription, type MapDescription, type ProgramDescription, type VariableDescription, type SectionDescription } from "./describe.js";
 export { programKindOf, type ProgramKind } from "./section-defs.js";
 export { internalMapName, objectNameFromPath } from "./names.js";
 export { btfMapDefinitions, type BtfMapDefinition } from "./btf-maps.js";
+export { loadObject, type LoadOptions } from "./load.js";
+export { LoadedObject, LoadedMap, LoadedProgram, type DataAccess } from "./loaded.js";
+export { LoadError, type LoadErrorCode } from "./errors.js";

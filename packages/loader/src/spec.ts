@@ -11,7 +11,9 @@ import { dataSectionKind, type DataSectionKind } from "./data-sections.js";
 import { ObjectError } from "./errors.js";
 import { internalMapName, objectNameFromPath } from "./names.js";
 import { programKindOf, type ProgramKind } from "./section-defs.js";
-import { Variable, variableInfo } from "./variables.js";
+import { loadObject, type LoadOptions } from "./load.js";
+import type { LoadedObject } from "./loaded.js";
+import { imageStorage, Variable, variableInfo } from "./variables.js";
 
 /** A map the object asks for: from `.maps`, or an internal map for a data section. */
 export interface MapSpec {
@@ -69,8 +71,10 @@ export class ObjectSpec {
   readonly maps: MapSpec[];
   /** Variables by name; values read and write the owning map's {@link MapSpec.image}. */
   readonly variables: ReadonlyMap<string, Variable>;
-  /** Subprograms (functions in `.text`), by name. */
+  /** Subprograms (functions in `.text`). */
   readonly subprograms: readonly ProgramSymbol[];
+  /** Every function symbol of the executable sections, sorted by section and offset (for linking). */
+  readonly functions: readonly ProgramSymbol[];
   /** Classified relocations per executable section. */
   readonly relocations: ReadonlyMap<string, readonly ProgramRelocation[]>;
   /** License string from the `license` section (empty when absent). */
@@ -87,13 +91,13 @@ export class ObjectSpec {
     readonly btf: Btf | undefined,
     readonly btfExt: BtfExt | undefined,
   ) {
-    const all = findPrograms(elf);
-    this.subprograms = all.filter((p) => p.isSubprog);
-    this.programs = all.filter((p) => !p.isSubprog).map((symbol) => {
+    this.functions = findPrograms(elf);
+    this.subprograms = this.functions.filter((p) => p.isSubprog);
+    this.programs = this.functions.filter((p) => !p.isSubprog).map((symbol) => {
       const kind = programKindOf(symbol.section);
       return { name: symbol.name, section: symbol.section, kind, symbol, insnCount: symbol.insnCount, autoload: kind?.autoload ?? true };
     });
-    this.relocations = collectRelocations(elf);
+    this.relocations = collectRelocations(elf, this.functions);
     this.license = readLicense(elf);
     this.kernVersion = readVersion(elf);
     this.maps = [...(btf ? btfMaps(btf) : []), ...internalMaps(name, elf, btf)];
@@ -137,6 +141,11 @@ export class ObjectSpec {
       return;
     }
     v.setField(fields, value, options.text ?? false);
+  }
+
+  /** Load into the kernel: shorthand for {@link loadObject}. */
+  load(options: LoadOptions = {}): LoadedObject {
+    return loadObject(this, options);
   }
 
   /**
@@ -223,9 +232,7 @@ function objectVariables(btf: Btf, maps: readonly MapSpec[]): Map<string, Variab
   for (const v of btfVariables(btf)) {
     const map = maps.find((m) => m.section === v.section);
     if (!map?.image || v.linkage === "extern") continue;
-    const image = map.image;
-    const info = variableInfo(btf, v);
-    out.set(v.name, new Variable(info, btf, { bytes: () => image, writable: () => true }));
+    out.set(v.name, new Variable(variableInfo(btf, v), btf, imageStorage(map.image)));
   }
   return out;
 }

@@ -19,14 +19,27 @@ export interface VariableInfo {
   readonly readOnly: boolean;
 }
 
-/** Storage a variable reads from and writes to: the pre-load image, or the live mapping after load. */
+/**
+ * Storage a variable reads from and writes to: the pre-load image, the live mapping after load,
+ * or map lookups/updates where the kernel cannot map arrays. Every access goes through it, so a
+ * disposed mapping can refuse instead of handing out a dangling view.
+ */
 export interface VariableStorage {
-  /** Bytes of the whole section. Called for every access, so a disposed mapping can refuse. */
-  bytes(): Uint8Array;
+  /** A copy of `length` bytes at `offset` of the section. */
+  read(offset: number, length: number): Uint8Array;
+  /** Store `bytes` at `offset` of the section. */
+  write(offset: number, bytes: Uint8Array): void;
   /** Whether writes are allowed now; a string says why not. */
   writable(): true | string;
-  /** Persist a write of `[offset, offset + length)` when the storage is not shared memory. */
-  commit?(offset: number, length: number): void;
+}
+
+/** Storage over a plain byte array (the pre-load image of a section). */
+export function imageStorage(image: Uint8Array): VariableStorage {
+  return {
+    read: (offset, length) => image.slice(offset, offset + length),
+    write: (offset, bytes) => image.set(bytes, offset),
+    writable: () => true,
+  };
 }
 
 /** A typed variable over some storage. */
@@ -41,7 +54,7 @@ export class Variable implements VariableInfo {
   readonly readOnly: boolean;
 
   /** @internal */
-  constructor(info: VariableInfo, private readonly btf: Btf, private readonly storage: VariableStorage) {
+  constructor(info: VariableInfo, readonly btf: Btf, private readonly storage: VariableStorage) {
     this.name = info.name;
     this.section = info.section;
     this.offset = info.offset;
@@ -54,13 +67,12 @@ export class Variable implements VariableInfo {
 
   /** The variable's raw bytes (a copy). */
   raw(): Uint8Array {
-    return this.storage.bytes().slice(this.offset, this.offset + this.size);
+    return this.storage.read(this.offset, this.size);
   }
 
   /** Decode the current value with the variable's BTF type. */
   get(): BtfValue {
-    const bytes = this.storage.bytes();
-    return decodeValue(this.btf, this.typeId, bytes.subarray(this.offset, this.offset + this.size), this.btf.littleEndian);
+    return decodeValue(this.btf, this.typeId, this.storage.read(this.offset, this.size), this.btf.littleEndian);
   }
 
   /**
@@ -70,16 +82,14 @@ export class Variable implements VariableInfo {
   set(value: BtfValue): void {
     const allowed = this.storage.writable();
     if (allowed !== true) throw new ObjectError("OBJECT_READ_ONLY", `variable '${this.name}' in ${this.section}: ${allowed}`, { variable: this.name, section: this.section });
-    const bytes = this.storage.bytes();
-    // Encode into a scratch copy first so a bad value leaves the storage untouched.
-    const scratch = bytes.slice(this.offset, this.offset + this.size);
+    // Encode into a copy first so a bad value leaves the storage untouched.
+    const scratch = this.storage.read(this.offset, this.size);
     try {
       encodeValue(this.btf, this.typeId, value, scratch, this.btf.littleEndian);
     } catch (e) {
       throw new ObjectError("OBJECT_BAD_VALUE", `variable '${this.name}' (${this.cType}): ${(e as Error).message}`, { variable: this.name, section: this.section }, { cause: e });
     }
-    bytes.set(scratch, this.offset);
-    this.storage.commit?.(this.offset, this.size);
+    this.storage.write(this.offset, scratch);
   }
 
   /**

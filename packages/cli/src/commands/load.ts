@@ -1,0 +1,38 @@
+import { loadObject, mapFlagNames, mapTypeName, openObject } from "@x/loader";
+import { parseArgs, UsageError } from "../args.js";
+import { table, toJson } from "../format.js";
+import type { Command } from "../command.js";
+import { applySets } from "../options.js";
+
+export const load: Command = {
+  name: "load",
+  summary: "load an object into the kernel and print what was created; --pin keeps it after exit",
+  usage: "xbpf load OBJ [--set NAME=VALUE]… [--program NAME]… [--pin DIR] [--json]",
+  run(argv, out) {
+    const args = parseArgs(argv, { flags: ["json"], values: ["pin"], lists: ["set", "program"] });
+    const [path, ...rest] = args.positionals;
+    if (!path || rest.length) throw new UsageError("expected exactly one object file");
+    const spec = openObject(path);
+    applySets(spec, args);
+    const warnings: string[] = [];
+    const obj = loadObject(spec, { programs: args.lists.get("program"), warn: (w) => warnings.push(w) });
+    try {
+      const pinned = args.values.has("pin") ? obj.pin(args.values.get("pin")!) : undefined;
+      const programs = [...obj.programs.values()].map((p) => {
+        const info = p.info();
+        return { name: p.name, section: p.spec.section, id: info.id, type: p.spec.kind?.progType.toLowerCase(), tag: info.tag, pinned: pinned?.programs[p.name] ?? null };
+      });
+      const maps = [...obj.maps.values()].map((m) => {
+        const info = m.info();
+        return { name: m.name, id: info.id, type: mapTypeName(info.type), flags: mapFlagNames(info.flags), access: m.access ?? null, pinned: m.pinPath ?? null };
+      });
+      if (args.flags.has("json")) return out(toJson({ object: spec.name, programs, maps, warnings }));
+      for (const w of warnings) out(`warning: ${w}`);
+      out("programs\n" + table(["id", "name", "section", "type", "tag", "pinned"], programs.map((p) => [p.id, p.name, p.section, p.type, p.tag, p.pinned])));
+      out("maps\n" + table(["id", "name", "type", "flags", "access", "pinned"], maps.map((m) => [m.id, m.name, m.type, m.flags.join("|") || "-", m.access, m.pinned])));
+      if (!pinned) out("(not pinned: everything is released when xbpf exits; use --pin DIR to keep it)");
+    } finally {
+      obj.dispose();
+    }
+  },
+};

@@ -1,0 +1,298 @@
+/**
+ * Loading an object: BTF → maps (initial images written, read-only sections frozen) → programs
+ * (linked, relocated, with func/line info) → metadata binding → mmap of data sections.
+ * Every failure closes everything made so far.
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { btfExtStrings, type BtfExtFuncInfo, type BtfExtLineInfo, BpfFuncInfoLayout, BpfLineInfoLayout } from "@x/btf";
+import { encodeInstructions, linkProgram, patchMapReferences, rebaseExtInfo, type LinkedProgram } from "@x/reloc";
+import {
+  AttachType, BpfSyscallError, type BtfFd, btfLoad, hasFeature, kernelVersion, MapFlags, type MapFd, mapCreate, mapFreeze,
+  mapInfo, mapUpdate, MapType, objGet, objPin, ProgFlags, type ProgFd, progBindMap, progLoad, ProgType,
+  UnsupportedFeatureError, MapFd as MapFdClass,
+} from "@x/sys";
+import { MAP_TYPES_WITHOUT_BTF } from "./btf-maps.js";
+import { LoadError, ObjectError } from "./errors.js";
+import { kernelTypeId } from "./kernel-btf.js";
+import { LoadedMap, LoadedObject, LoadedProgram } from "./loaded.js";
+import { kernelObjectName } from "./names.js";
+import { Resources } from "./resources.js";
+import type { MapSpec, ObjectSpec, ProgramSpec } from "./spec.js";
+
+/** Options for {@link loadObject}. */
+export interface LoadOptions {
+  /** Load only these programs (default: every program whose section is not `?`-prefixed). */
+  readonly programs?: readonly string[];
+  /** Directory for maps declared with `__uint(pinning, LIBBPF_PIN_BY_NAME)` (default `/sys/fs/bpf`, like libbpf). */
+  readonly pinRoot?: string;
+  /** Verifier log level for every program (0: a log only on failure). */
+  readonly logLevel?: number;
+  /** Called with warnings (BTF refused by the kernel, binding failures); default: ignored. */
+  readonly warn?: (message: string) => void;
+}
+
+const LIBBPF_PIN_BY_NAME = 1;
+const ROOT_PIN_DIR = "/sys/fs/bpf";
+
+/**
+ * Load `spec` into the kernel. The spec's variable values at this moment become the maps' initial
+ * contents; `.rodata*` maps are frozen before any program loads so the verifier can use the constants.
+ *
+ * @throws {@link LoadError} naming the map or program that failed, with the verifier log attached.
+ */
+export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject {
+  const res = new Resources();
+  const warn = options.warn ?? (() => {});
+  try {
+    const programs = selectPrograms(spec, options.programs);
+    const linked = programs.map((p) => link(spec, p));
+    requireGlobalData(spec, linked);
+    const btf = loadBtf(spec, res, warn);
+    const maps = new Map<string, LoadedMap>();
+    for (const m of spec.maps) maps.set(m.name, createMap(spec, m, btf?.fd, res, options.pinRoot ?? ROOT_PIN_DIR));
+    const loaded = new Map<string, LoadedProgram>();
+    for (const [i, p] of programs.entries()) {
+      const fd = loadProgram(spec, p, linked[i]!, maps, btf, options.logLevel ?? 0, res);
+      bindReadOnlyMaps(fd, p, maps, warn);
+      loaded.set(p.name, new LoadedProgram(p, fd));
+    }
+    for (const m of maps.values()) m.map(res);
+    return new LoadedObject(spec, maps, loaded, btf?.fd, res);
+  } catch (e) {
+    res.dispose();
+    throw e;
+  }
+}
+
+function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
+  const chosen = names ? names.map((n) => spec.program(n)) : spec.programs.filter((p) => p.autoload);
+  for (const p of chosen) {
+    if (!p.kind) throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}': section '${p.section}' names no known program type`, { program: p.name, section: p.section });
+    if (p.kind.unsupported) throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}' (${p.section}): ${p.kind.unsupported}`, { program: p.name, section: p.section });
+  }
+  return chosen;
+}
+
+function link(spec: ObjectSpec, p: ProgramSpec): LinkedProgram {
+  const linked = linkProgram(spec.elf, p.name, spec.relocations, { programs: spec.functions });
+  const ext = linked.relocations.find((r) => r.kind === "extern-ld64" || r.kind === "extern-call");
+  if (ext) {
+    throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}' uses extern '${ext.externName ?? ext.symbol}' (kconfig/ksym/kfunc externs are not supported yet)`, { program: p.name });
+  }
+  return linked;
+}
+
+/** Without global data support the verifier would reject the program obscurely: say what is missing instead. */
+function requireGlobalData(spec: ObjectSpec, linked: readonly LinkedProgram[]): void {
+  for (const l of linked) {
+    const data = l.relocations.find((r) => r.kind === "data");
+    if (data && !hasFeature("global_data")) {
+      throw new UnsupportedFeatureError("global_data", "5.2", `program '${l.name}' uses global variable '${data.symbol}' (${data.targetSection}), which needs kernel ≥ 5.2 (global data)`);
+    }
+  }
+  void spec;
+}
+
+interface LoadedBtf {
+  fd: BtfFd;
+  stringOffset(s: string): number | undefined;
+}
+
+function loadBtf(spec: ObjectSpec, res: Resources, warn: (m: string) => void): LoadedBtf | undefined {
+  if (!spec.btf || !hasFeature("btf")) return undefined;
+  const enc = spec.btf.encodeWithStrings({ extraStrings: spec.btfExt ? btfExtStrings(spec.btfExt) : [] });
+  try {
+    return { fd: res.add(btfLoad(enc.bytes)), stringOffset: enc.stringOffset };
+  } catch (e) {
+    // As libbpf: BTF is optional for maps and programs; carry on without it.
+    if (!(e instanceof BpfSyscallError)) throw e;
+    warn(`kernel refused the object's BTF (${e.errnoName}); loading without BTF${e.log ? `:\n${e.log}` : ""}`);
+    return undefined;
+  }
+}
+
+function createMap(spec: ObjectSpec, m: MapSpec, btfFd: BtfFd | undefined, res: Resources, pinRoot: string): LoadedMap {
+  const pinPath = m.pinning === LIBBPF_PIN_BY_NAME ? `${pinRoot}/${m.name}` : undefined;
+  if (pinPath) {
+    const reused = reusePinned(m, pinPath, res);
+    if (reused) return new LoadedMap(m, reused, spec.btf, pinPath);
+  }
+  let flags = m.flags;
+  if (m.mmapable && hasFeature("array_mmap")) flags |= MapFlags.BPF_F_MMAPABLE;
+  if (m.origin !== "btf" && !hasFeature("rdonly_prog")) flags &= ~MapFlags.BPF_F_RDONLY_PROG;
+  const base = {
+    type: m.type,
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries: m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? possibleCpus() : m.maxEntries,
+    flags,
+    numaNode: m.numaNode,
+    mapExtra: m.mapExtra,
+    name: hasFeature("prog_name") ? kernelObjectName(m.name) : undefined,
+  };
+  const withBtf = btfFd && !MAP_TYPES_WITHOUT_BTF.has(m.type) && (m.btfKeyTypeId || m.btfValueTypeId)
+    ? { btfFd: btfFd.fd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId }
+    : {};
+  let fd: MapFd;
+  try {
+    fd = res.add(mapCreate({ ...base, ...withBtf }));
+  } catch (e) {
+    if (!("btfFd" in withBtf)) throw mapError(m, e);
+    // As libbpf: a kernel that dislikes the map's BTF may still create it without.
+    try {
+      fd = res.add(mapCreate(base));
+    } catch {
+      throw mapError(m, e);
+    }
+  }
+  if (m.image) {
+    try {
+      mapUpdate(fd, new Uint8Array(4), m.image);
+      if (m.freeze) {
+        if (!hasFeature("map_freeze")) {
+          throw new UnsupportedFeatureError("map_freeze", "5.2", `map '${m.name}' holds read-only globals (${m.section}) that must be frozen before programs load, and this kernel cannot freeze maps (needs kernel ≥ 5.2)`);
+        }
+        mapFreeze(fd);
+      }
+    } catch (e) {
+      throw mapError(m, e);
+    }
+  }
+  if (pinPath) {
+    try {
+      mkdirSync(pinRoot, { recursive: true });
+      objPin(fd, pinPath);
+    } catch (e) {
+      throw mapError(m, e);
+    }
+  }
+  return new LoadedMap(m, fd, spec.btf, pinPath);
+}
+
+/** Reuse a map pinned by name when it is compatible (libbpf `map_is_reuse_compat`), or say why not. */
+function reusePinned(m: MapSpec, path: string, res: Resources): MapFd | undefined {
+  let fd;
+  try {
+    fd = objGet(path);
+  } catch (e) {
+    if (e instanceof BpfSyscallError && e.errnoName === "ENOENT") return undefined;
+    throw mapError(m, e);
+  }
+  res.add(fd);
+  if (!(fd instanceof MapFdClass)) throw new LoadError("LOAD_MAP", `map '${m.name}': ${path} is pinned but is not a map`, { map: m.name });
+  const info = mapInfo(fd);
+  const want = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries };
+  const have = { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries };
+  for (const k of Object.keys(want) as (keyof typeof want)[]) {
+    if (want[k] !== have[k]) throw new LoadError("LOAD_MAP", `map '${m.name}': the map pinned at ${path} has ${k} ${have[k]}, the object wants ${want[k]}`, { map: m.name });
+  }
+  return fd;
+}
+
+function mapError(m: MapSpec, e: unknown): Error {
+  if (e instanceof UnsupportedFeatureError || e instanceof LoadError) return e;
+  const sys = e instanceof BpfSyscallError ? e : undefined;
+  return new LoadError("LOAD_MAP", `map '${m.name}': ${(e as Error).message}`, { map: m.name, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
+}
+
+function loadProgram(spec: ObjectSpec, p: ProgramSpec, linked: LinkedProgram, maps: ReadonlyMap<string, LoadedMap>, btf: LoadedBtf | undefined, logLevel: number, res: Resources): ProgFd {
+  const kind = p.kind!;
+  const byName = (name: string) => {
+    const m = maps.get(name);
+    if (!m) throw new LoadError("LOAD_PROGRAM", `program '${p.name}' references map '${name}', which the object does not define`, { program: p.name });
+    return m.fd.fd;
+  };
+  const bySection = (section: string) => {
+    const m = [...maps.values()].find((x) => x.spec.section === section);
+    if (!m) throw new LoadError("LOAD_PROGRAM", `program '${p.name}' references section ${section}, which has no map (empty or not a data section)`, { program: p.name, section });
+    return m.fd.fd;
+  };
+  const insns = encodeInstructions(patchMapReferences(linked.insns, linked.relocations, { map: byName, data: bySection }), spec.elf.littleEndian);
+  const progType = ProgType[kind.progType as keyof typeof ProgType];
+  const attachType = kind.attachType ? AttachType[kind.attachType as keyof typeof AttachType] : undefined;
+  if (progType === undefined) throw new LoadError("LOAD_PROGRAM", `program '${p.name}': unknown program type ${kind.progType}`, { program: p.name });
+  const ext = btf && spec.btfExt && hasFeature("btf_func") ? extInfo(spec, linked, btf) : {};
+  try {
+    return res.add(progLoad({
+      type: progType,
+      insns,
+      license: spec.license,
+      name: hasFeature("prog_name") ? kernelObjectName(p.name) : undefined,
+      expectedAttachType: attachType,
+      attachBtfId: kind.attachTarget !== undefined ? attachBtfId(p) : undefined,
+      progBtfFd: btf && ext.funcInfo ? btf.fd.fd : undefined,
+      ...ext,
+      kernVersion: progType === ProgType.KPROBE ? spec.kernVersion || kernelVersion().code : spec.kernVersion,
+      flags: kind.sleepable ? ProgFlags.BPF_F_SLEEPABLE : 0,
+      logLevel,
+    }));
+  } catch (e) {
+    const sys = e instanceof BpfSyscallError ? e : undefined;
+    throw new LoadError("LOAD_PROGRAM", `program '${p.name}' (${p.section}): ${(e as Error).message}`, { program: p.name, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
+  }
+}
+
+/** func_info / line_info for the linked program, as libbpf `adjust_prog_btf_ext_info` builds them. */
+function extInfo(spec: ObjectSpec, linked: LinkedProgram, btf: LoadedBtf): { funcInfo?: { bytes: Uint8Array; recSize: number }; lineInfo?: { bytes: Uint8Array; recSize: number } } {
+  const ext = spec.btfExt!;
+  const le = spec.elf.littleEndian;
+  const bySection = <R>(secs: { section: string; records: R[] }[]) => new Map(secs.map((s) => [s.section, s.records]));
+  const funcs = rebaseExtInfo(bySection(ext.funcInfo.sections), linked.segments) as BtfExtFuncInfo[];
+  // libbpf: a main program without func_info gets none at all.
+  if (!funcs.some((f) => f.insnOff === 0)) return {};
+  const lines = rebaseExtInfo(bySection(ext.lineInfo.sections), linked.segments) as BtfExtLineInfo[];
+  const funcBytes = new Uint8Array(funcs.length * BpfFuncInfoLayout.size);
+  funcs.forEach((f, i) => BpfFuncInfoLayout.write(funcBytes, i * BpfFuncInfoLayout.size, { insn_off: f.insnOff, type_id: f.typeId }, le));
+  const lineBytes = new Uint8Array(lines.length * BpfLineInfoLayout.size);
+  lines.forEach((l, i) => BpfLineInfoLayout.write(lineBytes, i * BpfLineInfoLayout.size, {
+    insn_off: l.insnOff,
+    file_name_off: btf.stringOffset(l.fileName) ?? 0,
+    line_off: btf.stringOffset(l.line) ?? 0,
+    line_col: (l.lineNumber << 10) | l.column,
+  }, le));
+  return {
+    funcInfo: { bytes: funcBytes, recSize: BpfFuncInfoLayout.size },
+    ...(lines.length ? { lineInfo: { bytes: lineBytes, recSize: BpfLineInfoLayout.size } } : {}),
+  };
+}
+
+/** The kernel BTF id a tracing/LSM/iterator program attaches to, by libbpf's naming conventions. */
+function attachBtfId(p: ProgramSpec): number {
+  const kind = p.kind!;
+  const target = kind.attachTarget!;
+  const [name, btfKind] =
+    kind.attachType === "TRACE_RAW_TP" ? [`btf_trace_${target}`, "TYPEDEF" as const]
+    : kind.progType === "LSM" ? [`bpf_lsm_${target}`, "FUNC" as const]
+    : kind.attachType === "TRACE_ITER" ? [`bpf_iter_${target}`, "FUNC" as const]
+    : [target, "FUNC" as const];
+  const id = kernelTypeId(name, btfKind);
+  if (id === undefined) throw new LoadError("LOAD_PROGRAM", `program '${p.name}' (${p.section}): the kernel's BTF has no ${btfKind} '${name}' to attach to`, { program: p.name });
+  return id;
+}
+
+/** Bind `.rodata*` maps to the program so they live as long as it does (libbpf; bpftool finds metadata there). */
+function bindReadOnlyMaps(fd: ProgFd, p: ProgramSpec, maps: ReadonlyMap<string, LoadedMap>, warn: (m: string) => void): void {
+  if (!hasFeature("prog_bind_map")) return;
+  for (const m of maps.values()) {
+    if (m.spec.origin !== "rodata") continue;
+    try {
+      progBindMap(fd, m.fd);
+    } catch (e) {
+      warn(`program '${p.name}': could not bind map '${m.name}': ${(e as Error).message}`);
+    }
+  }
+}
+
+let cpus: number | undefined;
+function possibleCpus(): number {
+  if (cpus === undefined) {
+    // Read like libbpf_num_possible_cpus: "0-3,5" → 6 (highest + 1).
+    try {
+      const text = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
+      cpus = Math.max(...text.split(",").map((r: string) => Number(r.split("-").pop()))) + 1;
+    } catch {
+      cpus = 1;
+    }
+  }
+  return cpus;
+}

@@ -1,0 +1,232 @@
+/** A loaded object: its maps, programs and live variables, owned until disposed. */
+import { mkdirSync } from "node:fs";
+import type { Btf } from "@x/btf";
+import {
+  type BtfFd, type MapFd, type MappedMemory, mapDelete, mapInfo, mapKeys, mapLookup, mapUpdate, mmapMap, mmapSize, objPin,
+  type ProgFd, progInfo, progTestRun, type ProgTestRunOptions, type ProgTestRunResult,
+  hasFeature,
+} from "@x/sys";
+import { ObjectError } from "./errors.js";
+import type { Resources } from "./resources.js";
+import type { MapSpec, ObjectSpec, ProgramSpec } from "./spec.js";
+import { Variable, type VariableStorage } from "./variables.js";
+
+/** How user space reaches a data section after load. */
+export type DataAccess =
+  /** Shared memory: reads and writes go straight to the map value (kernel ≥ 5.5). */
+  | "mmap"
+  /** BPF_MAP_LOOKUP_ELEM / UPDATE_ELEM on each access (kernels without mmapable arrays, or sections with only static variables). */
+  | "syscall";
+
+/** A map created (or reused from a pin) by the loader. */
+export class LoadedMap {
+  /** For internal maps: how variables reach the section. */
+  access: DataAccess | undefined;
+  #memory: MappedMemory | undefined;
+  #disposed = false;
+
+  /** @internal */
+  constructor(
+    readonly spec: MapSpec,
+    /** The map's fd handle (owned by the loaded object). */
+    readonly fd: MapFd,
+    private readonly btf: Btf | undefined,
+    /** Where the map is pinned, if it is. */
+    public pinPath?: string,
+  ) {
+    this.access = spec.image ? "syscall" : undefined;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** @internal Map the data section into memory when the kernel and the section allow it. */
+  map(res: Resources): void {
+    if (!this.spec.image || !this.spec.mmapable || !hasFeature("array_mmap")) return;
+    const mem = mmapMap(this.fd, mmapSize(this.spec.valueSize, this.spec.maxEntries), { writable: !this.spec.freeze });
+    this.#memory = mem;
+    res.add({ [Symbol.dispose]: () => { this.#disposed = true; mem.unmap(); } });
+    this.access = "mmap";
+  }
+
+  /** @internal Storage for the variables of this section. */
+  storage(isDisposed: () => boolean): VariableStorage {
+    const size = this.spec.valueSize;
+    const check = () => {
+      if (isDisposed() || this.#disposed) throw new ObjectError("OBJECT_DISPOSED", `map '${this.name}' belongs to a disposed object`, { map: this.name });
+    };
+    const readOnly = this.spec.freeze ? `the section is read-only after load (${this.spec.section} is frozen; set it before load)` : undefined;
+    const key = new Uint8Array(4);
+    if (this.#memory) {
+      const mem = this.#memory;
+      return {
+        read: (offset, length) => (check(), mem.read(offset, length)),
+        write: (offset, bytes) => (check(), mem.write(offset, bytes)),
+        writable: () => readOnly ?? true,
+      };
+    }
+    const whole = () => {
+      check();
+      const value = new Uint8Array(size);
+      mapLookup(this.fd, key, value);
+      return value;
+    };
+    return {
+      read: (offset, length) => whole().slice(offset, offset + length),
+      write: (offset, bytes) => {
+        const value = whole();
+        value.set(bytes, offset);
+        mapUpdate(this.fd, key, value);
+      },
+      writable: () => readOnly ?? true,
+    };
+  }
+
+  /** Look up `key`; returns the value, or undefined when absent. */
+  lookup(key: Uint8Array): Uint8Array | undefined {
+    const value = new Uint8Array(this.spec.valueSize);
+    return mapLookup(this.fd, key, value) ? value : undefined;
+  }
+
+  /** Update `key` with `value` (BPF_ANY unless `flags` says otherwise). */
+  update(key: Uint8Array, value: Uint8Array, flags?: number): void {
+    mapUpdate(this.fd, key, value, flags);
+  }
+
+  /** Delete `key`; false when it was absent. */
+  delete(key: Uint8Array): boolean {
+    return mapDelete(this.fd, key);
+  }
+
+  /** Every key, in the kernel's order. */
+  keys(): IterableIterator<Uint8Array> {
+    return mapKeys(this.fd, this.spec.keySize);
+  }
+
+  /** Decode a value with the map's BTF value type, when it has one. */
+  get valueTypeId(): number {
+    return this.spec.btfValueTypeId;
+  }
+
+  /** The object's BTF, for decoding keys and values. */
+  get objectBtf(): Btf | undefined {
+    return this.btf;
+  }
+
+  /** Kernel info: id, name, flags… */
+  info(): ReturnType<typeof mapInfo> {
+    return mapInfo(this.fd);
+  }
+
+  /** Pin the map at `path` on a bpffs. */
+  pin(path: string): void {
+    objPin(this.fd, path);
+    this.pinPath = path;
+  }
+}
+
+/** A program loaded into the kernel. */
+export class LoadedProgram {
+  /** @internal */
+  constructor(
+    readonly spec: ProgramSpec,
+    /** The program's fd handle (owned by the loaded object). */
+    readonly fd: ProgFd,
+  ) {}
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Run the program once (or `repeat` times) in the kernel on `data`/`ctx` (BPF_PROG_TEST_RUN). */
+  testRun(options: ProgTestRunOptions = {}): ProgTestRunResult {
+    return progTestRun(this.fd, options);
+  }
+
+  /** Kernel info: id, tag, map ids… */
+  info(): ReturnType<typeof progInfo> {
+    return progInfo(this.fd);
+  }
+
+  /** Pin the program at `path` on a bpffs. */
+  pin(path: string): void {
+    objPin(this.fd, path);
+  }
+}
+
+/** Everything {@link loadObject} created. Dispose it (or `using`) to unmap and close it all. */
+export class LoadedObject {
+  /** Live variables: reads and writes reach the kernel's copy (mmap, or map syscalls as a fallback). */
+  readonly variables: ReadonlyMap<string, Variable>;
+  #disposed = false;
+
+  /** @internal */
+  constructor(
+    readonly spec: ObjectSpec,
+    readonly maps: ReadonlyMap<string, LoadedMap>,
+    readonly programs: ReadonlyMap<string, LoadedProgram>,
+    /** The object's BTF as loaded into the kernel, when it was. */
+    readonly btfFd: BtfFd | undefined,
+    private readonly resources: Resources,
+  ) {
+    const vars = new Map<string, Variable>();
+    const storages = new Map<string, VariableStorage>();
+    for (const m of maps.values()) if (m.spec.section) storages.set(m.spec.section, m.storage(() => this.#disposed));
+    for (const v of spec.variables.values()) {
+      const storage = storages.get(v.section);
+      if (storage) vars.set(v.name, new Variable(v, v.btf, storage));
+    }
+    this.variables = vars;
+  }
+
+  /** Whether {@link dispose} has run. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** The program named `name`. */
+  program(name: string): LoadedProgram {
+    const p = this.programs.get(name);
+    if (!p) throw new ObjectError("OBJECT_NO_SUCH_PROGRAM", `no loaded program '${name}' (loaded: ${[...this.programs.keys()].join(", ") || "none"})`, { program: name });
+    return p;
+  }
+
+  /** The map named `name` (kernel name, or the section name for internal maps). */
+  map(name: string): LoadedMap {
+    const m = this.maps.get(name) ?? [...this.maps.values()].find((x) => x.spec.section === name);
+    if (!m) throw new ObjectError("OBJECT_NO_SUCH_MAP", `no map '${name}' (maps: ${[...this.maps.keys()].join(", ")})`, { map: name });
+    return m;
+  }
+
+  /** The live variable named `name`. */
+  variable(name: string): Variable {
+    const v = this.variables.get(name);
+    if (!v) throw new ObjectError("OBJECT_NO_SUCH_VARIABLE", `no global variable '${name}' in ${this.spec.name}`, { variable: name });
+    return v;
+  }
+
+  /**
+   * Pin every program at `dir/NAME` and every map at `dir/maps/NAME` (dots in names become `_`,
+   * as bpftool does). `dir` must be on a bpffs.
+   */
+  pin(dir: string): { programs: Record<string, string>; maps: Record<string, string> } {
+    mkdirSync(`${dir}/maps`, { recursive: true });
+    const programs: Record<string, string> = {};
+    const maps: Record<string, string> = {};
+    for (const p of this.programs.values()) p.pin((programs[p.name] = `${dir}/${p.name}`));
+    for (const m of this.maps.values()) if (!m.pinPath) m.pin((maps[m.name] = `${dir}/maps/${m.name.replace(/\./g, "_")}`));
+    return { programs, maps };
+  }
+
+  /** Unmap every data section and close every fd. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.resources.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
