@@ -99,7 +99,7 @@ export function struct<const F extends readonly FieldDecl[]>(name: string, decls
   if (total < end) throw new Error(`layout ${name}: declared size ${total} is smaller than its fields (${end})`);
   const byName = new Map(fields.map((f) => [f.name, f]));
 
-  const view = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
   const check = (bytes: Uint8Array, offset: number) => {
     if (!Number.isInteger(offset) || offset < 0 || offset + total > bytes.byteLength) {
       throw new LayoutBoundsError(name, offset, total, bytes.byteLength);
@@ -118,18 +118,20 @@ export function struct<const F extends readonly FieldDecl[]>(name: string, decls
     fits: (bytes, offset) => offset >= 0 && offset + total <= bytes.byteLength,
     read(bytes, offset, le) {
       check(bytes, offset);
-      const dv = view(bytes);
+      const dv = viewOf(bytes);
+      const base = bytes.byteOffset + offset;
       const out: Record<string, unknown> = {};
-      for (const f of fields) out[f.name] = readField(dv, bytes, offset + f.offset, f.kind, le);
+      for (const f of fields) out[f.name] = readField(dv, bytes, base + f.offset, offset + f.offset, f.kind, le);
       return out as T;
     },
     write(bytes, offset, value, le) {
       check(bytes, offset);
-      const dv = view(bytes);
+      const dv = viewOf(bytes);
+      const base = bytes.byteOffset + offset;
       const rec = value as Record<string, unknown>;
       for (const f of fields) {
         const v = rec[f.name];
-        if (v !== undefined) writeField(dv, bytes, offset + f.offset, f, v, le, name);
+        if (v !== undefined) writeField(dv, bytes, base + f.offset, offset + f.offset, f, v, le, name);
       }
     },
     encode(value, le) {
@@ -140,7 +142,20 @@ export function struct<const F extends readonly FieldDecl[]>(name: string, decls
   };
 }
 
-function readField(dv: DataView, bytes: Uint8Array, at: number, kind: FieldKind, le: boolean): number | bigint | Uint8Array {
+// One DataView per underlying buffer: records are read by the thousand, and a view per read dominated parsing.
+const views = new WeakMap<ArrayBufferLike, DataView>();
+function viewOf(bytes: Uint8Array): DataView {
+  let dv = views.get(bytes.buffer);
+  // A resizable or grown buffer needs a fresh view; a shorter cached view would be wrong.
+  if (!dv || dv.byteLength !== bytes.buffer.byteLength) {
+    dv = new DataView(bytes.buffer);
+    views.set(bytes.buffer, dv);
+  }
+  return dv;
+}
+
+/** `at` is the absolute offset in the underlying buffer; `rel` the offset within `bytes`. */
+function readField(dv: DataView, bytes: Uint8Array, at: number, rel: number, kind: FieldKind, le: boolean): number | bigint | Uint8Array {
   switch (kind) {
     case "u8": return dv.getUint8(at);
     case "i8": return dv.getInt8(at);
@@ -150,18 +165,18 @@ function readField(dv: DataView, bytes: Uint8Array, at: number, kind: FieldKind,
     case "i32": return dv.getInt32(at, le);
     case "u64": return dv.getBigUint64(at, le);
     case "i64": return dv.getBigInt64(at, le);
-    default: return bytes.subarray(at, at + kind.bytes);
+    default: return bytes.subarray(rel, rel + kind.bytes);
   }
 }
 
-function writeField(dv: DataView, bytes: Uint8Array, at: number, f: FieldInfo, v: unknown, le: boolean, layout: string): void {
+function writeField(dv: DataView, bytes: Uint8Array, at: number, rel: number, f: FieldInfo, v: unknown, le: boolean, layout: string): void {
   const kind = f.kind;
   if (typeof kind !== "string") {
     if (!(v instanceof Uint8Array) || v.byteLength > kind.bytes) {
       throw new RangeError(`${layout}.${f.name}: expected up to ${kind.bytes} bytes`);
     }
-    bytes.fill(0, at, at + kind.bytes);
-    bytes.set(v, at);
+    bytes.fill(0, rel, rel + kind.bytes);
+    bytes.set(v, rel);
     return;
   }
   if (kind === "u64" || kind === "i64") {
