@@ -124,6 +124,8 @@ export function parseBtf(bytes: Uint8Array): Btf {
   const tEnd = tStart + h.type_len;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const types: BtfType[] = [{ kind: "VOID", name: "" }];
+  /** Largest type id referenced anywhere; checked against the table size at the end. */
+  let maxRef = 0;
 
   let off = tStart;
   while (off < tEnd) {
@@ -154,14 +156,18 @@ export function parseBtf(bytes: Uint8Array): Btf {
         break;
       }
       case "PTR": case "TYPEDEF": case "VOLATILE": case "CONST": case "RESTRICT":
+        if (st > maxRef) maxRef = st;
         t = { kind, name, type: st };
         break;
       case "TYPE_TAG":
+        if (st > maxRef) maxRef = st;
         t = { kind, name, type: st, attr: kflag };
         break;
       case "ARRAY":
         if (off + O.arrLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         t = { kind, name, type: dv.getUint32(off + O.arrType, le), indexType: dv.getUint32(off + O.arrIndex, le), nelems: dv.getUint32(off + O.arrN, le) };
+        if (t.type > maxRef) maxRef = t.type;
+        if (t.indexType > maxRef) maxRef = t.indexType;
         off += O.arrLen;
         break;
       case "STRUCT": case "UNION": {
@@ -169,9 +175,11 @@ export function parseBtf(bytes: Uint8Array): Btf {
         const members: BtfMember[] = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += O.mLen) {
           const mo = dv.getUint32(off + O.mOff, le);
+          const mt = dv.getUint32(off + O.mType, le);
+          if (mt > maxRef) maxRef = mt;
           members[i] = {
             name: (strs.lookup(dv.getUint32(off + O.mName, le)) ?? badString(strs, dv.getUint32(off + O.mName, le), `type [${id}] member #${i} name`)),
-            type: dv.getUint32(off + O.mType, le),
+            type: mt,
             bitOffset: kflag ? mo & 0xffffff : mo,
             bitSize: kflag ? mo >>> 24 : 0,
           };
@@ -205,14 +213,18 @@ export function parseBtf(bytes: Uint8Array): Btf {
       case "FUNC": {
         const linkage = BTF_LINKAGE_NAMES[vlen];
         if (linkage === undefined) throw new BtfError("BTF_INVALID", `type [${id}] FUNC '${name}': unknown linkage ${vlen}`, { typeId: id, kind, offset: rec });
+        if (st > maxRef) maxRef = st;
         t = { kind, name, type: st, linkage };
         break;
       }
       case "FUNC_PROTO": {
+        if (st > maxRef) maxRef = st;
         if (off + vlen * O.pLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         const params: BtfParam[] = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += O.pLen) {
-          params[i] = { name: (strs.lookup(dv.getUint32(off + O.pName, le)) ?? badString(strs, dv.getUint32(off + O.pName, le), `type [${id}] parameter #${i} name`)), type: dv.getUint32(off + O.pType, le) };
+          const pt = dv.getUint32(off + O.pType, le);
+          if (pt > maxRef) maxRef = pt;
+          params[i] = { name: (strs.lookup(dv.getUint32(off + O.pName, le)) ?? badString(strs, dv.getUint32(off + O.pName, le), `type [${id}] parameter #${i} name`)), type: pt };
         }
         t = { kind, name, returnType: st, params };
         break;
@@ -223,6 +235,7 @@ export function parseBtf(bytes: Uint8Array): Btf {
         off += O.varLen;
         const linkage = BTF_LINKAGE_NAMES[l];
         if (linkage === undefined) throw new BtfError("BTF_INVALID", `type [${id}] VAR '${name}': unknown linkage ${l}`, { typeId: id, kind, offset: rec });
+        if (st > maxRef) maxRef = st;
         t = { kind, name, type: st, linkage };
         break;
       }
@@ -230,7 +243,9 @@ export function parseBtf(bytes: Uint8Array): Btf {
         if (off + vlen * O.vsLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         const vars: BtfVarSecinfo[] = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += O.vsLen) {
-          vars[i] = { type: dv.getUint32(off + O.vsType, le), offset: dv.getUint32(off + O.vsOff, le), size: dv.getUint32(off + O.vsSize, le) };
+          const vt = dv.getUint32(off + O.vsType, le);
+          if (vt > maxRef) maxRef = vt;
+          vars[i] = { type: vt, offset: dv.getUint32(off + O.vsOff, le), size: dv.getUint32(off + O.vsSize, le) };
         }
         t = { kind, name, size: st, vars };
         break;
@@ -243,6 +258,7 @@ export function parseBtf(bytes: Uint8Array): Btf {
         const c = dv.getInt32(off + O.dtComp, le);
         off += O.dtLen;
         if (c < -1) throw new BtfError("BTF_INVALID", `type [${id}] DECL_TAG '${name}': component_idx ${c} is invalid`, { typeId: id, kind, offset: rec });
+        if (st > maxRef) maxRef = st;
         t = { kind, name, type: st, componentIdx: c, attr: kflag };
         break;
       }
@@ -252,7 +268,7 @@ export function parseBtf(bytes: Uint8Array): Btf {
     types.push(t);
   }
 
-  checkRefs(types);
+  if (maxRef >= types.length) checkRefs(types); // throws, naming the offending type
   return new Btf(types, le, strs);
 }
 

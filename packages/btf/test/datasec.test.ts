@@ -31,6 +31,13 @@ describe("fixupDatasecs", () => {
     });
   }
 
+  test("datasecSourceFromElf takes an @x/elf ElfFile as it is", () => {
+    const elf = readElf(sharedObj("globals.bpf.o"));
+    const btf = parseBtf(elf.section(".BTF"));
+    fixupDatasecs(btf, datasecSourceFromElf(elf.file));
+    expect(btf.types).toEqual(fixed(sharedObj("globals.bpf.o")).btf.types);
+  });
+
   test("globals.bpf.o: the .rodata layout", () => {
     const { btf } = fixed(sharedObj("globals.bpf.o"));
     const rodata = variables(btf).filter((v) => v.section === ".rodata");
