@@ -171,7 +171,7 @@ export type BtfTypeOf<K extends BtfKind> = Extract<BtfType, { kind: K }>;
 export const MODIFIER_KINDS: ReadonlySet<BtfKind> = new Set<BtfKind>(["TYPEDEF", "VOLATILE", "CONST", "RESTRICT", "TYPE_TAG"]);
 
 /**
- * Every type id a type refers to, in record order, as `[getter, setter]`-free plain list.
+ * Every type id a type refers to, in record order.
  * Used for validation and for remapping.
  */
 export function typeRefs(t: BtfType): number[] {
