@@ -223,7 +223,7 @@ function loadProgram(spec: ObjectSpec, p: ProgramSpec, linked: LinkedProgram, ma
       progBtfFd: btf && ext.funcInfo ? btf.fd.fd : undefined,
       ...ext,
       kernVersion: progType === ProgType.KPROBE ? spec.kernVersion || kernelVersion().code : spec.kernVersion,
-      flags: kind.sleepable ? ProgFlags.BPF_F_SLEEPABLE : 0,
+      flags: (kind.sleepable ? ProgFlags.BPF_F_SLEEPABLE : 0) | (kind.frags ? ProgFlags.BPF_F_XDP_HAS_FRAGS : 0),
       logLevel,
     }));
   } catch (e) {

@@ -16,6 +16,8 @@ interface SectionDef {
   /** The attach type may be dropped on kernels that do not know expected_attach_type for this type (libbpf SEC_ATTACHABLE_OPT). */
   readonly attachTypeOptional?: boolean;
   readonly sleepable?: boolean;
+  /** XDP program that handles multi-buffer packets (BPF_F_XDP_HAS_FRAGS). */
+  readonly frags?: boolean;
   /** The attach target is a BTF id resolved from the section's extras (fentry/fexit/tp_btf/lsm). */
   readonly attachBtf?: boolean;
   /** Not supported by this loader yet: the reason. */
@@ -67,11 +69,11 @@ const DEFS: readonly SectionDef[] = [
   d("iter", "plus", "TRACING", { attachType: "TRACE_ITER", attachBtf: true }),
   d("iter.s", "plus", "TRACING", { attachType: "TRACE_ITER", attachBtf: true, sleepable: true }),
   d("syscall", "exact", "SYSCALL", { sleepable: true }),
-  d("xdp.frags/devmap", "exact", "XDP", { attachType: "XDP_DEVMAP" }),
+  d("xdp.frags/devmap", "exact", "XDP", { attachType: "XDP_DEVMAP", frags: true }),
   d("xdp/devmap", "exact", "XDP", { attachType: "XDP_DEVMAP", attachTypeOptional: true }),
-  d("xdp.frags/cpumap", "exact", "XDP", { attachType: "XDP_CPUMAP" }),
+  d("xdp.frags/cpumap", "exact", "XDP", { attachType: "XDP_CPUMAP", frags: true }),
   d("xdp/cpumap", "exact", "XDP", { attachType: "XDP_CPUMAP", attachTypeOptional: true }),
-  d("xdp.frags", "exact", "XDP", { attachType: "XDP" }),
+  d("xdp.frags", "exact", "XDP", { attachType: "XDP", frags: true }),
   d("xdp", "plus", "XDP", { attachType: "XDP", attachTypeOptional: true }),
   d("perf_event", "plus", "PERF_EVENT"),
   d("lwt_in", "plus", "LWT_IN"),
@@ -126,6 +128,8 @@ export interface ProgramKind {
   readonly attachType?: string;
   readonly attachTypeOptional: boolean;
   readonly sleepable: boolean;
+  /** Loaded with BPF_F_XDP_HAS_FRAGS. */
+  readonly frags: boolean;
   /** For BTF-attached programs: the target name after the `/` (e.g. the function for `fentry/do_unlinkat`). */
   readonly attachTarget?: string;
   /** False for `?`-prefixed sections (libbpf: not loaded unless asked for). */
@@ -155,6 +159,7 @@ export function programKindOf(sectionName: string): ProgramKind | undefined {
     attachType: best.attachType,
     attachTypeOptional: best.attachTypeOptional ?? false,
     sleepable: best.sleepable ?? false,
+    frags: best.frags ?? false,
     attachTarget: best.attachBtf && slash >= 0 ? section.slice(slash + 1) : undefined,
     autoload,
     unsupported: best.unsupported,
