@@ -171,7 +171,7 @@ function createMap(spec: ObjectSpec, m: MapSpec, btfFd: BtfFd | undefined, res: 
 
 /** Reuse a map pinned by name when it is compatible (libbpf `map_is_reuse_compat`), or say why not. */
 function reusePinned(m: MapSpec, path: string, res: Resources): MapFd | undefined {
-  let fd;
+  let fd: ReturnType<typeof objGet>;
   try {
     fd = objGet(path);
   } catch (e) {

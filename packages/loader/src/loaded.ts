@@ -61,8 +61,14 @@ export class LoadedMap {
     if (this.#memory) {
       const mem = this.#memory;
       return {
-        read: (offset, length) => (check(), mem.read(offset, length)),
-        write: (offset, bytes) => (check(), mem.write(offset, bytes)),
+        read: (offset, length) => {
+          check();
+          return mem.read(offset, length);
+        },
+        write: (offset, bytes) => {
+          check();
+          mem.write(offset, bytes);
+        },
         writable: () => readOnly ?? true,
       };
     }

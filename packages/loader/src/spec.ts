@@ -246,7 +246,7 @@ function readLicense(elf: ElfFile): string {
 
 function readVersion(elf: ElfFile): number {
   const sec = elf.section("version");
-  if (!sec || sec.data.byteLength !== 4) return 0;
+  if (sec?.data.byteLength !== 4) return 0;
   return new DataView(sec.data.buffer, sec.data.byteOffset, 4).getUint32(0, elf.littleEndian);
 }
 
