@@ -8,3 +8,4 @@ export { btfMapDefinitions, type BtfMapDefinition } from "./btf-maps.js";
 export { loadObject, type LoadOptions } from "./load.js";
 export { LoadedObject, LoadedMap, LoadedProgram, type DataAccess } from "./loaded.js";
 export { LoadError, type LoadErrorCode } from "./errors.js";
+export { openPinnedMap } from "./pinned.js";
