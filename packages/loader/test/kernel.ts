@@ -1,22 +1,18 @@
 /**
  * Shared guard and helpers for the loader and CLI kernel tests.
  *
- * Kernel tests need root and a working bpf(2). Outside CI a missing kernel skips them with a
- * visible warning; with `process.env.CI` set it is a loud failure at import time, so a CI run can
- * never go green by skipping. Interop tests additionally need the reference tools (bpftool,
- * llvm-readelf-19): same rule.
+ * Kernel tests need root and a working bpf(2); pinning tests also a bpffs on /sys/fs/bpf. Outside
+ * CI a missing kernel skips them with a visible warning; with `process.env.CI` set it is a loud
+ * failure at import time, so a CI run can never go green by skipping. Interop tests additionally
+ * need the reference tools (see reference.ts): same rule.
  *
  * Kernel test files (`*.kernel.test.ts`) run in the VM matrix too: this module uses nothing but
  * Node and @x/sys, never a host tool.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { BpfCmd, bpfRaw, MapCreateAttr, MapFd } from "@x/sys";
+import { haveKernel } from "../../sys/test/kernel.js";
 
-/** Absolute path of a fixture object, e.g. `fixture("globals")` → …/fixtures/obj/globals.bpf.o. */
-export function fixture(name: string): string {
-  return fileURLToPath(new URL(`../../../fixtures/obj/${name}.bpf.o`, import.meta.url));
-}
+export { fixture } from "./fixtures.js";
 
 function missing(what: string, reason: string | undefined): boolean {
   if (reason === undefined) return false;
@@ -27,22 +23,11 @@ function missing(what: string, reason: string | undefined): boolean {
   return true;
 }
 
-function kernelProblem(): string | undefined {
-  if (process.platform !== "linux") return `not Linux (${process.platform})`;
-  if (typeof process.getuid === "function" && process.getuid() !== 0) return "not running as root";
-  try {
-    const attr = MapCreateAttr.encode({ map_type: 2, key_size: 4, value_size: 4, max_entries: 1 }, true);
-    const r = bpfRaw(BpfCmd.MAP_CREATE, attr);
-    if (r.result < 0) return `bpf(BPF_MAP_CREATE) failed with errno ${r.errno}`;
-    new MapFd(r.result).close();
-  } catch (e) {
-    return `bpf(2) unavailable: ${(e as Error).message}`;
-  }
-  return undefined;
-}
-
-/** True when kernel tests can run here (root, bpf(2) permitted). Use with `describe.runIf(haveKernel)`. */
-export const haveKernel = !missing("kernel tests (root and bpf(2) needed)", kernelProblem());
+/**
+ * True when kernel tests can run here (root, bpf(2) permitted). Use with `describe.runIf(haveKernel)`.
+ * The check (and its CI rule) is @x/sys's own test guard.
+ */
+export { haveKernel };
 
 function bpffsProblem(): string | undefined {
   if (!haveKernel) return "no kernel access";
