@@ -16,3 +16,4 @@ export * from "./datasec.js";
 export * from "./variables.js";
 export * from "./value.js";
 export * from "./format.js";
+export * from "./sanitize.js";
