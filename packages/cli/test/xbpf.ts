@@ -5,7 +5,8 @@ export interface XbpfResult {
   code: number;
   out: string;
   err: string;
-  /** stdout parsed as JSON (throws when it is not JSON). */
+  /** stdout parsed as JSON (throws when it is not JSON); the tests check its shape with expect. */
+  // biome-ignore lint/suspicious/noExplicitAny: command output whose shape each test asserts
   json<T = any>(): T;
 }
 

@@ -4,7 +4,7 @@
  * refuses variable access with OBJECT_DISPOSED instead of touching unmapped memory.
  */
 import { describe, expect, it, vi } from "vitest";
-import { LoadError, ObjectError, openObject } from "@x/loader";
+import { LoadError, ObjectError, openObject, type Variable } from "@x/loader";
 import { BpfSyscallError, fdStats, mapGetFdById, mapGetNextId, mapInfo, mappingCount, progGetFdById, progGetNextId, progInfo } from "@x/sys";
 import { fixture, haveKernel, openFds } from "./kernel.js";
 
@@ -114,7 +114,7 @@ describe.runIf(haveKernel)("dispose()", () => {
 
   it("`using` disposes at the end of the block", () => {
     const fds = openFds();
-    let counter;
+    let counter: Variable;
     {
       using obj = openObject(fixture("big")).load();
       counter = obj.variable("atomic_counter");
