@@ -3,7 +3,7 @@
  * (linked, relocated, with func/line info) → metadata binding → mmap of data sections.
  * Every failure closes everything made so far.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { btfExtStrings, type BtfExtFuncInfo, type BtfExtLineInfo, BpfFuncInfoLayout, BpfLineInfoLayout } from "@x/btf";
 import { encodeInstructions, linkProgram, patchMapReferences, rebaseExtInfo, type LinkedProgram } from "@x/reloc";
 import {
@@ -43,13 +43,15 @@ const ROOT_PIN_DIR = "/sys/fs/bpf";
 export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject {
   const res = new Resources();
   const warn = options.warn ?? (() => {});
+  // Pins this load made (not reused ones): a failed load removes them again, as libbpf does.
+  const madePins: string[] = [];
   try {
     const programs = selectPrograms(spec, options.programs);
     const linked = programs.map((p) => link(spec, p));
     requireGlobalData(spec, linked);
     const btf = loadBtf(spec, res, warn);
     const maps = new Map<string, LoadedMap>();
-    for (const m of spec.maps) maps.set(m.name, createMap(spec, m, btf?.fd, res, options.pinRoot ?? ROOT_PIN_DIR));
+    for (const m of spec.maps) maps.set(m.name, createMap(spec, m, btf?.fd, res, options.pinRoot ?? ROOT_PIN_DIR, madePins));
     const loaded = new Map<string, LoadedProgram>();
     for (const [i, p] of programs.entries()) {
       const fd = loadProgram(spec, p, linked[i]!, maps, btf, options.logLevel ?? 0, res);
@@ -59,6 +61,13 @@ export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedO
     for (const m of maps.values()) m.map(res);
     return new LoadedObject(spec, maps, loaded, btf?.fd, res);
   } catch (e) {
+    for (const path of madePins) {
+      try {
+        rmSync(path, { force: true });
+      } catch {
+        // Best effort, as libbpf: the load error is what the caller needs to see.
+      }
+    }
     res.dispose();
     throw e;
   }
@@ -111,7 +120,7 @@ function loadBtf(spec: ObjectSpec, res: Resources, warn: (m: string) => void): L
   }
 }
 
-function createMap(spec: ObjectSpec, m: MapSpec, btfFd: BtfFd | undefined, res: Resources, pinRoot: string): LoadedMap {
+function createMap(spec: ObjectSpec, m: MapSpec, btfFd: BtfFd | undefined, res: Resources, pinRoot: string, madePins: string[]): LoadedMap {
   const pinPath = m.pinning === LIBBPF_PIN_BY_NAME ? `${pinRoot}/${m.name}` : undefined;
   if (pinPath) {
     const reused = reusePinned(m, pinPath, res);
@@ -162,6 +171,7 @@ function createMap(spec: ObjectSpec, m: MapSpec, btfFd: BtfFd | undefined, res: 
     try {
       mkdirSync(pinRoot, { recursive: true });
       objPin(fd, pinPath);
+      madePins.push(pinPath);
     } catch (e) {
       throw mapError(m, e);
     }
@@ -181,10 +191,12 @@ function reusePinned(m: MapSpec, path: string, res: Resources): MapFd | undefine
   res.add(fd);
   if (!(fd instanceof MapFdClass)) throw new LoadError("LOAD_MAP", `map '${m.name}': ${path} is pinned but is not a map`, { map: m.name });
   const info = mapInfo(fd);
-  const want = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries };
-  const have = { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries };
+  // Pinned maps are only ever .maps definitions, created with exactly these flags.
+  const want = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, mapExtra: m.mapExtra };
+  const have = { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags, mapExtra: info.mapExtra };
+  const show = (k: keyof typeof want, v: number | bigint) => (k === "flags" ? `0x${v.toString(16)}` : String(v));
   for (const k of Object.keys(want) as (keyof typeof want)[]) {
-    if (want[k] !== have[k]) throw new LoadError("LOAD_MAP", `map '${m.name}': the map pinned at ${path} has ${k} ${have[k]}, the object wants ${want[k]}`, { map: m.name });
+    if (want[k] !== have[k]) throw new LoadError("LOAD_MAP", `map '${m.name}': the map pinned at ${path} has ${k} ${show(k, have[k])}, the object wants ${show(k, want[k])}`, { map: m.name });
   }
   return fd;
 }

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { openObject } from "@x/loader";
-import { MapFd, mapInfo, mapLookup, objGet, ProgFd, progInfo, progTestRun } from "@x/sys";
+import { MapFd, MapFlags, MapType, mapCreate, mapInfo, mapLookup, objGet, objPin, ProgFd, progInfo, progTestRun } from "@x/sys";
 import { bpffsDir, fixture, haveBpffs, haveKernel } from "./kernel.js";
 
 const PACKET = new Uint8Array(64);
@@ -87,6 +87,33 @@ describe.runIf(haveKernel && haveBpffs())("pinning", () => {
     other.map(".data").pin(`${root}/shared_counter`);
     expect(() => openObject(fixture("pinned")).load({ pinRoot: root })).toThrow(
       expect.objectContaining({ code: "LOAD_MAP", map: "shared_counter", message: expect.stringMatching(/valueSize 48/) }),
+    );
+  });
+
+  it("a load that fails after pinning a map by name removes the pin it made (as libbpf does), keeps one it reused", () => {
+    const root = freshDir("x-pinroot");
+    const spec = openObject(fixture("pinned"));
+    expect(spec.program("read_past_value").autoload).toBe(false);
+    expect(() => spec.load({ pinRoot: root, programs: ["read_past_value"] })).toThrow(
+      expect.objectContaining({ code: "LOAD_PROGRAM", program: "read_past_value", log: expect.stringMatching(/invalid access to map value|value_size=8 off=8/) }),
+    );
+    expect(existsSync(`${root}/shared_counter`)).toBe(false);
+
+    // A pin made by an earlier, successful load is reused, and a failed load leaves it alone.
+    using first = spec.load({ pinRoot: root });
+    const id = first.map("shared_counter").info().id;
+    expect(() => spec.load({ pinRoot: root, programs: ["bump", "read_past_value"] })).toThrow(expect.objectContaining({ code: "LOAD_PROGRAM" }));
+    using pinned = objGet(`${root}/shared_counter`);
+    expect(mapInfo(pinned).id).toBe(id);
+  });
+
+  it("LIBBPF_PIN_BY_NAME: a pinned map with the same sizes but other flags is not reused", () => {
+    const root = freshDir("x-pinroot");
+    // Same type, key, value and max_entries as shared_counter, but read-only for programs.
+    using m = mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: MapFlags.BPF_F_RDONLY_PROG });
+    objPin(m, `${root}/shared_counter`);
+    expect(() => openObject(fixture("pinned")).load({ pinRoot: root })).toThrow(
+      expect.objectContaining({ code: "LOAD_MAP", map: "shared_counter", message: expect.stringMatching(/flags/) }),
     );
   });
 });
