@@ -95,7 +95,7 @@ describe.runIf(haveKernel && haveBpffs())("pinning", () => {
     const spec = openObject(fixture("pinned"));
     expect(spec.program("read_past_value").autoload).toBe(false);
     expect(() => spec.load({ pinRoot: root, programs: ["read_past_value"] })).toThrow(
-      expect.objectContaining({ code: "LOAD_PROGRAM", program: "read_past_value", log: expect.stringMatching(/invalid access to map value|value_size=8 off=8/) }),
+      expect.objectContaining({ code: "LOAD_PROGRAM", program: "read_past_value", log: expect.stringMatching(/invalid access to map value, value_size=8 off=8 size=8/) }),
     );
     expect(existsSync(`${root}/shared_counter`)).toBe(false);
 
