@@ -5,19 +5,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { type LoadedObject, openObject } from "@x/loader";
-import { mapLookup, MapFlags, mapInfo, pageSize } from "@x/sys";
-import { fixture, haveKernel } from "./kernel.js";
+import { MapFlags, mapInfo, pageSize } from "@x/sys";
+import { fixture, haveKernel, kernelValue } from "./kernel.js";
 
 const PACKET = new Uint8Array(64);
 const run = (obj: LoadedObject, prog: string) => obj.program(prog).testRun({ data: PACKET }).retval;
-
-/** A data section's value as the kernel returns it from BPF_MAP_LOOKUP_ELEM (not through mmap). */
-function kernelValue(obj: LoadedObject, section: string): DataView {
-  const m = obj.map(section);
-  const value = new Uint8Array(m.spec.valueSize);
-  expect(mapLookup(m.fd, new Uint8Array(4), value)).toBe(true);
-  return new DataView(value.buffer);
-}
 
 describe.runIf(haveKernel)("big.bpf.o: an 8 KiB global and atomics", () => {
   it("the .bss map is 8 KiB + 8 bytes, mmap'd, and spans more than one page", () => {

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { type LoadedObject, ObjectError, openObject } from "@x/loader";
 import { BpfSyscallError, MapFlags, mapInfo, mapLookup, mapUpdate, rawFd } from "@x/sys";
-import { fixture, haveKernel } from "./kernel.js";
+import { fixture, haveKernel, kernelValue } from "./kernel.js";
 
 const PACKET = new Uint8Array(64);
 const u32 = (n: number) => n >>> 0;
@@ -16,14 +16,6 @@ const u32 = (n: number) => n >>> 0;
 function fdinfo(fd: number): Record<string, string> {
   const text = readFileSync(`/proc/self/fdinfo/${fd}`, "utf8");
   return Object.fromEntries(text.split("\n").filter(Boolean).map((l) => l.split(/:\s+/, 2) as [string, string]));
-}
-
-/** A map's single value, read with BPF_MAP_LOOKUP_ELEM (not through our mmap). */
-function kernelValue(obj: LoadedObject, map: string): DataView {
-  const m = obj.map(map);
-  const value = new Uint8Array(m.spec.valueSize);
-  expect(mapLookup(m.fd, new Uint8Array(4), value)).toBe(true);
-  return new DataView(value.buffer);
 }
 
 function run(obj: LoadedObject, prog: string): number {

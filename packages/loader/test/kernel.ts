@@ -10,6 +10,8 @@
  * Node and @x/sys, never a host tool.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import type { LoadedObject } from "@x/loader";
+import { mapLookup } from "@x/sys";
 import { haveKernel } from "../../sys/test/kernel.js";
 
 export { fixture } from "./fixtures.js";
@@ -51,4 +53,15 @@ export function bpffsDir(prefix: string): { dir: string; remove: () => void } {
 /** Number of fds the process has open right now. */
 export function openFds(): number {
   return readdirSync("/proc/self/fd").length;
+}
+
+/**
+ * The value of an internal map (by section or map name) as the kernel returns it from
+ * BPF_MAP_LOOKUP_ELEM: an independent read, not through the loader's mmap'd view.
+ */
+export function kernelValue(obj: LoadedObject, map: string): DataView {
+  const m = obj.map(map);
+  const value = new Uint8Array(m.spec.valueSize);
+  if (!mapLookup(m.fd, new Uint8Array(4), value)) throw new Error(`map ${m.name} has no key 0`);
+  return new DataView(value.buffer);
 }
