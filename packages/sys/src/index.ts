@@ -68,3 +68,14 @@ export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
 export * from "./abi/attr.js";
 export * from "./abi/info.js";
 export { InsnLayout, INSN_SIZE, encodeInsns, decodeInsns, asm, type Insn } from "./abi/insn.js";
+export { linkCreate, type LinkCreateOptions } from "./link.js";
+export {
+  probeProgType,
+  probeAttachType,
+  probeProgTypes,
+  PROG_TYPE_MIN_KERNEL,
+  ATTACH_TYPE_MIN_KERNEL,
+  type ProbeStatus,
+  type TypeProbeResult,
+} from "./probes/types.js";
+export { findFuncIds, findKernelFuncIds, VMLINUX_BTF_PATH } from "./probes/vmlinux-funcs.js";

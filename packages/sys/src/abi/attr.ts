@@ -129,6 +129,14 @@ export const ProgBindMapAttr = struct("bpf_attr(PROG_BIND_MAP)", [
   ["flags", "u32"],
 ]);
 
+/** `BPF_LINK_CREATE` (the `link_create` member), up to `flags`; `map_fd` shares the `prog_fd` slot, `target_ifindex` the `target_fd` one. */
+export const LinkCreateAttr = struct("bpf_attr(LINK_CREATE)", [
+  ["prog_fd", "u32"],
+  ["target_fd", "u32"],
+  ["attach_type", "u32"],
+  ["flags", "u32"],
+]);
+
 /** `BPF_{PROG,MAP,BTF,LINK}_GET_NEXT_ID`. */
 export const GetNextIdAttr = struct("bpf_attr(*_GET_NEXT_ID)", [
   ["start_id", "u32"],
@@ -170,6 +178,7 @@ export const ATTR_LAYOUTS: readonly AttrLayoutEntry[] = [
   { commands: [BpfCmd.OBJ_GET_INFO_BY_FD], layout: GetInfoAttr as Layout<unknown>, cPrefix: "info." },
   { commands: [BpfCmd.PROG_TEST_RUN], layout: ProgTestRunAttr as Layout<unknown>, cPrefix: "test." },
   { commands: [BpfCmd.PROG_BIND_MAP], layout: ProgBindMapAttr as Layout<unknown>, cPrefix: "prog_bind_map." },
+  { commands: [BpfCmd.LINK_CREATE], layout: LinkCreateAttr as Layout<unknown>, cPrefix: "link_create." },
   {
     commands: [BpfCmd.PROG_GET_NEXT_ID, BpfCmd.MAP_GET_NEXT_ID, BpfCmd.BTF_GET_NEXT_ID, BpfCmd.LINK_GET_NEXT_ID],
     layout: GetNextIdAttr as Layout<unknown>,

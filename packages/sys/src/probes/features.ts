@@ -5,13 +5,16 @@
  *
  * @packageDocumentation
  */
-import { MapFlags, MapType, ProgType, Pseudo } from "../abi/consts.js";
+import { AttachType, MapFlags, MapType, ProgType, Pseudo } from "../abi/consts.js";
 import { asm, encodeInsns, type Insn } from "../abi/insn.js";
 import { btfLoad } from "../btf.js";
-import { UnsupportedFeatureError } from "../errors.js";
+import { BpfSyscallError, UnsupportedFeatureError } from "../errors.js";
+import { linkCreate } from "../link.js";
 import { mapCreate, mapFreeze } from "../map.js";
+import { btfInfo as btfObjInfo } from "../obj.js";
 import { progBindMap, progLoad } from "../prog.js";
 import { buildBtf, btfInfo as info, btfInt, btfType, BtfKind, BTF_INT_SIGNED } from "./btf-blob.js";
+import { findKernelFuncIds } from "./vmlinux-funcs.js";
 
 /** Names of the probed features. */
 export type FeatureName =
@@ -29,7 +32,14 @@ export type FeatureName =
   | "map_freeze"
   | "rdonly_prog"
   | "prog_bind_map"
-  | "arena";
+  | "arena"
+  | "btf_qmark_datasec"
+  | "exp_attach_type"
+  | "module_btf"
+  | "bpf_link"
+  | "perf_link"
+  | "kfunc_call"
+  | "fd_array";
 
 /** A feature: what it is, when it appeared, how to detect it. */
 export interface FeatureInfo {
@@ -70,6 +80,21 @@ function arrayMap(flags = 0, valueSize = 4) {
 }
 
 const INT = (name: number) => btfInt(name, BTF_INT_SIGNED, 0, 32, 4);
+
+/** LINK_CREATE with a bad target fd: EBADF means the kernel knows the command and the attach type. */
+function linkCreateGivesEbadf(progType: number, attachType: number, expectedAttachType?: number): boolean {
+  using prog = progLoad({ type: progType, insns: trivial(), license: GPL, expectedAttachType });
+  try {
+    linkCreate(prog, { target: -1, attachType }).close();
+    throw new Error("BPF_LINK_CREATE unexpectedly succeeded on fd -1");
+  } catch (e) {
+    if (e instanceof BpfSyscallError && e.errnoName === "EBADF") return true;
+    throw e;
+  }
+}
+
+/** Generic kfuncs any program type may call (kernel/bpf/helpers.c `common_btf_ids`, 6.2). */
+const PROBE_KFUNCS = ["bpf_rcu_read_lock", "bpf_rcu_read_unlock"] as const;
 
 const DEFS: readonly FeatureInfo[] = [
   {
@@ -210,6 +235,72 @@ const DEFS: readonly FeatureInfo[] = [
     description: "BPF_MAP_TYPE_ARENA (memory shared between programs and user space)",
     probe: () => {
       mapCreate({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.BPF_F_MMAPABLE }).close();
+      return true;
+    },
+  },
+  {
+    name: "btf_qmark_datasec",
+    minKernel: "6.9",
+    description: "BTF DATASEC names starting with '?' (optional struct_ops sections)",
+    probe: () =>
+      loadsBtf(
+        [...INT(0), ...btfType(1, info(BtfKind.VAR, 0, 0), 1), 0, ...btfType(3, info(BtfKind.DATASEC, 0, 1), 4), 2, 0, 4],
+        "\0x\0?.data",
+      ),
+  },
+  {
+    name: "exp_attach_type",
+    minKernel: "4.17",
+    description: "expected_attach_type at BPF_PROG_LOAD (cgroup sock/sockaddr programs)",
+    probe: () => {
+      progLoad({ type: ProgType.CGROUP_SOCK, insns: trivial(), license: GPL, expectedAttachType: AttachType.CGROUP_INET_SOCK_CREATE }).close();
+      return true;
+    },
+  },
+  {
+    name: "module_btf",
+    minKernel: "5.11",
+    description: "kernel module BTF (bpf_btf_info has name/name_len)",
+    probe: () => {
+      using btf = btfLoad(buildBtf([...INT(1)], "\0int"));
+      btfObjInfo(btf);
+      return true;
+    },
+  },
+  {
+    name: "bpf_link",
+    minKernel: "5.7",
+    description: "BPF_LINK_CREATE (bpf_link for cgroup programs)",
+    probe: () => linkCreateGivesEbadf(ProgType.CGROUP_SKB, AttachType.CGROUP_INET_INGRESS, AttachType.CGROUP_INET_INGRESS),
+  },
+  {
+    name: "perf_link",
+    minKernel: "5.15",
+    description: "bpf_link for perf events (kprobes, tracepoints) instead of the ioctl",
+    probe: () => linkCreateGivesEbadf(ProgType.TRACEPOINT, AttachType.PERF_EVENT),
+  },
+  {
+    name: "kfunc_call",
+    minKernel: "6.2",
+    description: "calls to kernel functions (kfuncs) by BTF id from any program type (probed with bpf_rcu_read_lock; a few program types had kfuncs since 5.13)",
+    probe: () => {
+      const ids = findKernelFuncIds(PROBE_KFUNCS);
+      const missing = PROBE_KFUNCS.filter((n) => !ids.has(n));
+      if (missing.length) throw new Error(`the kernel's BTF has no FUNC ${missing.join(", ")}`);
+      const kcall = (id: number): Insn => ({ ...asm.call(id), src: Pseudo.BPF_PSEUDO_KFUNC_CALL });
+      const insns = [kcall(ids.get("bpf_rcu_read_lock")!), kcall(ids.get("bpf_rcu_read_unlock")!), asm.mov64Imm(0, 0), asm.exit()];
+      progLoad({ type: ProgType.SOCKET_FILTER, insns: encodeInsns(insns), license: GPL }).close();
+      return true;
+    },
+  },
+  {
+    name: "fd_array",
+    minKernel: "5.14",
+    description: "fd_array at BPF_PROG_LOAD (BPF_PSEUDO_MAP_IDX; kfuncs in module BTF)",
+    probe: () => {
+      using map = arrayMap();
+      const insns = [...asm.ldImm64(1, Pseudo.BPF_PSEUDO_MAP_IDX, 0, 0), asm.mov64Imm(0, 0), asm.exit()];
+      progLoad({ type: ProgType.SOCKET_FILTER, insns: encodeInsns(insns), license: GPL, fdArray: [map] }).close();
       return true;
     },
   },
