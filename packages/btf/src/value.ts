@@ -425,6 +425,16 @@ function encodeScalar(sc: Scalar, value: BtfValue, out: Uint8Array, base: number
 
 // ---------- text input ----------
 
+/** `"…"` is a JSON string literal (so shells can pass spaces and escapes); anything else is taken as is. */
+function unquote(text: string, path: string, typeId: number): string {
+  if (text.length < 2 || !text.startsWith('"') || !text.endsWith('"')) return text;
+  try {
+    return JSON.parse(text) as string;
+  } catch (e) {
+    throw err("BTF_BAD_VALUE", path, `bad quoted string ${text}: ${(e as Error).message}`, typeId, "ARRAY");
+  }
+}
+
 /**
  * Parse command-line text as a value of type `typeId`, and validate it by encoding.
  *
@@ -432,7 +442,7 @@ function encodeScalar(sc: Scalar, value: BtfValue, out: Uint8Array, base: number
  * - bool: `true`/`false` (or `1`/`0`);
  * - enums: an enumerator name or an integer;
  * - floats: any JS number literal (`inf`, `nan` too);
- * - char arrays: the text itself;
+ * - char arrays: the text itself, or a JSON string literal (`"a b"`, with escapes) when it is quoted;
  * - other arrays, structs, unions, DATASECs: JSON, with integers kept exact (bigint when
  *   needed) and strings accepted wherever an integer is (e.g. `{"rate": "0x10"}`).
  *
@@ -443,7 +453,8 @@ export function parseValue(btf: Btf, typeId: number, text: string, options: Valu
   const ctx: Ctx = { btf, le: options.littleEndian ?? btf.littleEndian, depth: 0 };
   const [id, t] = strip(btf, typeId);
   let v: BtfValue;
-  if (scalarOf(t) || t.kind === "FLOAT" || (t.kind === "ARRAY" && isCharArrayElem(btf, t.type))) v = coerce(ctx, id, text, root);
+  if (t.kind === "ARRAY" && isCharArrayElem(btf, t.type)) v = coerce(ctx, id, unquote(text, root, id), root);
+  else if (scalarOf(t) || t.kind === "FLOAT") v = coerce(ctx, id, text, root);
   else if (t.kind === "ARRAY" || t.kind === "STRUCT" || t.kind === "UNION" || t.kind === "DATASEC") {
     let j: Json;
     try {

@@ -231,3 +231,14 @@ describe("parseValue (command-line text)", () => {
     expect(() => parseValue(k.btf, k.varId("cfg_anon"), '{"ratio": "abc"}')).toThrow(expect.objectContaining({ code: "BTF_BAD_VALUE" }));
   });
 });
+
+describe("parseValue: quoted char arrays", () => {
+  test("takes a JSON string literal for a char array, and plain text as is", () => {
+    const { btf, vars } = load(sharedObj("globals.bpf.o"));
+    const name = vars.find((v) => v.name === "cfg_name")!;
+    expect(parseValue(btf, name.typeId, '"two words\\n"')).toBe("two words\n");
+    expect(parseValue(btf, name.typeId, "plain")).toBe("plain");
+    expect(parseValue(btf, name.typeId, '"')).toBe('"');
+    expect(() => parseValue(btf, name.typeId, '"bad \\x"')).toThrow(/bad quoted string/);
+  });
+});

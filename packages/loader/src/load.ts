@@ -9,8 +9,9 @@ import { encodeInstructions, linkProgram, patchMapReferences, rebaseExtInfo, typ
 import {
   AttachType, BpfSyscallError, type BtfFd, btfLoad, hasFeature, kernelVersion, MapFlags, type MapFd, mapCreate, mapFreeze,
   mapInfo, mapUpdate, MapType, objGet, objPin, ProgFlags, type ProgFd, progBindMap, progLoad, ProgType,
-  UnsupportedFeatureError, MapFd as MapFdClass,
+  UnsupportedFeatureError, MapFd as MapFdClass, probeAttachType, probeProgType,
 } from "@x/sys";
+import { btfNeeds, btfRefused, describeSanitized, explainProgramFailure, planBtf } from "./adapt.js";
 import { MAP_TYPES_WITHOUT_BTF } from "./btf-maps.js";
 import { LoadError, ObjectError } from "./errors.js";
 import { kernelTypeId } from "./kernel-btf.js";
@@ -108,14 +109,28 @@ interface LoadedBtf {
 }
 
 function loadBtf(spec: ObjectSpec, res: Resources, warn: (m: string) => void): LoadedBtf | undefined {
-  if (!spec.btf || !hasFeature("btf")) return undefined;
-  const enc = spec.btf.encodeWithStrings({ extraStrings: spec.btfExt ? btfExtStrings(spec.btfExt) : [] });
+  if (!spec.btf) return undefined;
+  // Probes (cached) decide: sanitise for the BTF kinds this kernel lacks, or do without BTF when the object can.
+  const needs = btfNeeds(spec.btf, spec.maps);
+  const plan = planBtf(spec.btf, needs, { has: hasFeature });
+  if (plan.action === "skip") {
+    warn(plan.warning);
+    return undefined;
+  }
+  const sanitized = describeSanitized(plan);
+  if (sanitized) warn(sanitized);
+  const enc = plan.btf.encodeWithStrings({ extraStrings: spec.btfExt ? btfExtStrings(spec.btfExt) : [] });
   try {
     return { fd: res.add(btfLoad(enc.bytes)), stringOffset: enc.stringOffset };
   } catch (e) {
-    // As libbpf: BTF is optional for maps and programs; carry on without it.
+    // As libbpf: BTF is optional unless the object needs it; carry on without it.
     if (!(e instanceof BpfSyscallError)) throw e;
-    warn(`kernel refused the object's BTF (${e.errnoName}); loading without BTF${e.log ? `:\n${e.log}` : ""}`);
+    const r = btfRefused(needs, `${e.errnoName}${e.log ? `:\n${e.log}` : ""}`);
+    if ("error" in r) {
+      r.error.cause = e;
+      throw r.error;
+    }
+    warn(r.warning);
     return undefined;
   }
 }
@@ -133,7 +148,7 @@ function createMap(spec: ObjectSpec, m: MapSpec, btfFd: BtfFd | undefined, res: 
     type: m.type,
     keySize: m.keySize,
     valueSize: m.valueSize,
-    maxEntries: m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? possibleCpus() : m.maxEntries,
+    maxEntries: effectiveMaxEntries(m),
     flags,
     numaNode: m.numaNode,
     mapExtra: m.mapExtra,
@@ -192,7 +207,7 @@ function reusePinned(m: MapSpec, path: string, res: Resources): MapFd | undefine
   if (!(fd instanceof MapFdClass)) throw new LoadError("LOAD_MAP", `map '${m.name}': ${path} is pinned but is not a map`, { map: m.name });
   const info = mapInfo(fd);
   // Pinned maps are only ever .maps definitions, created with exactly these flags.
-  const want = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, mapExtra: m.mapExtra };
+  const want = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: effectiveMaxEntries(m), flags: m.flags, mapExtra: m.mapExtra };
   const have = { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags, mapExtra: info.mapExtra };
   const show = (k: keyof typeof want, v: number | bigint) => (k === "flags" ? `0x${v.toString(16)}` : String(v));
   for (const k of Object.keys(want) as (keyof typeof want)[]) {
@@ -240,7 +255,14 @@ function loadProgram(spec: ObjectSpec, p: ProgramSpec, linked: LinkedProgram, ma
     }));
   } catch (e) {
     const sys = e instanceof BpfSyscallError ? e : undefined;
-    throw new LoadError("LOAD_PROGRAM", `program '${p.name}' (${p.section}): ${(e as Error).message}`, { program: p.name, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
+    const err = new LoadError("LOAD_PROGRAM", `program '${p.name}' (${p.section}): ${(e as Error).message}`, { program: p.name, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
+    // Only now (off the fast path): was it the program type or attach type this kernel lacks?
+    const missing = sys && explainProgramFailure(p.name, kind.progType, kind.attachType, { progType: probeProgType, attachType: probeAttachType, kernel: kernelVersion });
+    if (missing) {
+      missing.cause = err;
+      throw missing;
+    }
+    throw err;
   }
 }
 
@@ -293,6 +315,11 @@ function bindReadOnlyMaps(fd: ProgFd, p: ProgramSpec, maps: ReadonlyMap<string, 
       warn(`program '${p.name}': could not bind map '${m.name}': ${(e as Error).message}`);
     }
   }
+}
+
+/** What the kernel will report as max_entries: a perf event array of 0 entries gets one per possible CPU (libbpf). */
+function effectiveMaxEntries(m: MapSpec): number {
+  return m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? possibleCpus() : m.maxEntries;
 }
 
 let cpus: number | undefined;

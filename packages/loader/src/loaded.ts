@@ -1,5 +1,5 @@
 /** A loaded object: its maps, programs and live variables, owned until disposed. */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import type { Btf } from "@x/btf";
 import {
   type BtfFd, type MapFd, type MappedMemory, mapDelete, mapInfo, mapKeys, mapLookup, mapUpdate, mmapMap, mmapSize, objPin,
@@ -69,7 +69,10 @@ export class LoadedMap {
           check();
           mem.write(offset, bytes);
         },
-        writable: () => readOnly ?? true,
+        writable: () => {
+          check();
+          return readOnly ?? true;
+        },
       };
     }
     const whole = () => {
@@ -85,7 +88,10 @@ export class LoadedMap {
         value.set(bytes, offset);
         mapUpdate(this.fd, key, value);
       },
-      writable: () => readOnly ?? true,
+      writable: () => {
+        check();
+        return readOnly ?? true;
+      },
     };
   }
 
@@ -220,8 +226,25 @@ export class LoadedObject {
     mkdirSync(`${dir}/maps`, { recursive: true });
     const programs: Record<string, string> = {};
     const maps: Record<string, string> = {};
-    for (const p of this.programs.values()) p.pin((programs[p.name] = `${dir}/${p.name}`));
-    for (const m of this.maps.values()) if (!m.pinPath) m.pin((maps[m.name] = `${dir}/maps/${m.name.replace(/\./g, "_")}`));
+    const made: string[] = [];
+    const pinnedMaps: LoadedMap[] = [];
+    try {
+      for (const p of this.programs.values()) {
+        p.pin((programs[p.name] = `${dir}/${p.name}`));
+        made.push(programs[p.name]!);
+      }
+      for (const m of this.maps.values()) {
+        if (m.pinPath) continue;
+        m.pin((maps[m.name] = `${dir}/maps/${m.name.replace(/\./g, "_")}`));
+        made.push(maps[m.name]!);
+        pinnedMaps.push(m);
+      }
+    } catch (e) {
+      // All or nothing: a half-pinned object would keep some of it alive with no owner.
+      for (const path of made) rmSync(path, { force: true });
+      for (const m of pinnedMaps) m.pinPath = undefined;
+      throw e;
+    }
     return { programs, maps };
   }
 

@@ -35,3 +35,21 @@ describe.runIf(haveKernel && haveBpffs())("openPinnedMap", () => {
     }
   });
 });
+
+describe.runIf(haveKernel && haveBpffs())("obj.pin", () => {
+  it("is all or nothing: when one pin fails, the pins it made are removed", async () => {
+    const { existsSync, mkdirSync } = await import("node:fs");
+    const { dir, remove } = bpffsDir("x-pin-partial");
+    try {
+      using obj = openObject(fixture("globals")).load({ programs: ["read_custom", "update_state"] });
+      // A directory where the .bss map's pin should go makes that pin fail with EEXIST.
+      mkdirSync(`${dir}/maps/globals_bss`, { recursive: true });
+      expect(() => obj.pin(dir)).toThrow(/EEXIST/);
+      expect(existsSync(`${dir}/read_custom`)).toBe(false);
+      expect(existsSync(`${dir}/maps/globals_data`)).toBe(false);
+      expect(obj.map(".data").pinPath).toBeUndefined();
+    } finally {
+      remove();
+    }
+  });
+});
