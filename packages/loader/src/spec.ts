@@ -148,6 +148,14 @@ export class ObjectSpec {
     return loadObject(this, options);
   }
 
+  /** Read a variable, or a field of one by dotted path (`cfg.blocked_port`). */
+  get(path: string): unknown {
+    const [name, ...fields] = path.split(".");
+    let value: unknown = this.variable(name!).get();
+    for (const f of fields) value = (value as Record<string, unknown>)[f];
+    return value;
+  }
+
   /**
    * The object file with its data sections holding the current images: the template workflow.
    * `.bss` sections hold no bytes in the file, so a changed `.bss` value is refused.

@@ -24,7 +24,7 @@ export const patch: Command = {
         throw new ObjectError("OBJECT_NOT_PATCHABLE", `'${variable.name}' is in ${variable.section}, which holds no bytes in the object file (zero-initialised); initialise it in C to move it to .data, or set it at load time with xbpf load --set`, { variable: variable.name, section: variable.section });
       }
       spec.set(name, value, { text: true });
-      return { name, section: variable.section, value: variable.get() };
+      return { name, section: variable.section, value: spec.get(name) };
     });
     writeFileSync(output, spec.toElf());
     if (args.flags.has("json")) return out(toJson({ output, changed }));
