@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
-  BTF_SANITIZE_FEATURES, Btf, BtfTypeLayout, datasecSourceFromElf, fixupDatasecs, parseBtf, parseBtfHeader, sanitizeBtf,
+  BTF_SANITIZE_FEATURES, type Btf, BtfTypeLayout, datasecSourceFromElf, fixupDatasecs, parseBtf, parseBtfHeader, sanitizeBtf,
   type BtfSanitizeFeature, type BtfType,
 } from "@x/btf";
 import { localObj, readElf, sharedObj } from "./helpers.js";
@@ -48,9 +48,10 @@ function libbpf(obj: string, missing: readonly string[]): { original: Uint8Array
 /** The type section with every string offset zeroed, and the strings those offsets named, in order. */
 function typesWithoutNames(blob: Uint8Array): { bytes: Uint8Array; names: string[] } {
   const h = parseBtfHeader(blob);
-  const start = h.hdrLen + h.typeOff;
-  const bytes = blob.slice(start, start + h.typeLen);
-  const strs = blob.subarray(h.hdrLen + h.strOff, h.hdrLen + h.strOff + h.strLen);
+  const start = h.hdr_len + h.type_off;
+  const bytes = blob.slice(start, start + h.type_len);
+  const strs = blob.subarray(h.hdr_len + h.str_off, h.hdr_len + h.str_off + h.str_len);
+  expect(bytes.length).toBeGreaterThan(0);
   const dv = new DataView(bytes.buffer);
   const names: string[] = [];
   const name = (at: number) => {
@@ -79,6 +80,14 @@ function typesWithoutNames(blob: Uint8Array): { bytes: Uint8Array; names: string
   return { bytes, names };
 }
 
+/** How many string offsets a type table encodes (one per type, member, enumerator, param). */
+function countNames(b: Btf): number {
+  return b.types.slice(1).reduce((n, t) => n + 1 + (
+    t.kind === "STRUCT" || t.kind === "UNION" ? t.members.length
+    : t.kind === "ENUM" || t.kind === "ENUM64" ? t.values.length
+    : t.kind === "FUNC_PROTO" ? t.params.length : 0), 0);
+}
+
 /** Types comparable with toEqual (ENUM64 values are bigints: fine for toEqual). */
 const types = (b: Btf): BtfType[] => b.types;
 
@@ -94,6 +103,7 @@ function compare(obj: string, missing: readonly BtfSanitizeFeature[]): string[] 
   // 2. byte for byte, string offsets aside
   const a = typesWithoutNames(ours.encode());
   const b = typesWithoutNames(ref.sanitized);
+  expect(a.names.length).toBe(countNames(ours));
   expect(a.names).toEqual(b.names);
   expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
   // the input is left alone
