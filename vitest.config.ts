@@ -12,7 +12,7 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "tools/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "tools/**/*.test.ts", "test-vm/test/**/*.test.ts"],
     testTimeout: 60_000,
     pool: "forks",
   },

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the kernel tests on the running kernel: inside the VM (started by guest/init or by vng) and, for
+# the host row of the matrix, directly on the host. Usage: suite.sh OUT
+# OUT/suite.env gives REPO, NODE, TIMEOUT, XBPF_CI and the FILES array; the vitest JSON report goes to
+# OUT/results.json and the exit status to OUT/status.
+set -u
+out=$1
+source "$out/suite.env"
+export PATH="$(dirname "$NODE"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+export HOME=${HOME:-/root} NO_COLOR=1 FORCE_COLOR=0
+if [ "$XBPF_CI" = true ]; then export CI=true; else unset CI; fi
+
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+mountpoint -q /sys/kernel/debug || mount -t debugfs debugfs /sys/kernel/debug
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
+ulimit -l unlimited # on kernels before 5.11 maps are charged against RLIMIT_MEMLOCK
+
+cd "$REPO" || exit 1
+echo "suite: Linux $(uname -r), node $("$NODE" --version), ${#FILES[@]} test files"
+rm -f "$out/results.json" "$out/status"
+# Piped through cat: on a serial console stdout is a tty and vitest would redraw its progress in place.
+{ timeout -k 10 "$TIMEOUT" "$NODE" node_modules/vitest/vitest.mjs run --reporter=default --reporter=json \
+  --outputFile.json="$out/results.json" "${FILES[@]}" 2>&1
+  echo $? >"$out/status.tmp"; } | cat
+rc=$(cat "$out/status.tmp" 2>/dev/null || echo 1)
+rm -f "$out/status.tmp"
+[ "$rc" = 124 ] && echo "suite: vitest timed out after ${TIMEOUT}s"
+echo "$rc" >"$out/status"
+sync
+exit "$rc"

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The VM test matrix: boots each kernel of kernels.conf in QEMU (TCG unless KVM provably works) and runs
+# the kernel tests (packages/*/test/**/*.kernel.test.ts) inside; the host kernel runs them directly.
+# Prints the kernel × test-file matrix; exits 0 when no kernel has a failed cell, a panic or a timeout.
+#
+# Usage: bash test-vm/run.sh [TEST_FILE…]      (default: every *.kernel.test.ts)
+# Environment:
+#   XBPF_VM_KERNELS=6.1,5.10   names from kernels.conf to run (default: all, in file order)
+#   XBPF_VM_TIMEOUT=900        seconds per kernel (boot + suite) before it counts as a timeout
+#   XBPF_VM_ACCEL=tcg|kvm      skip the KVM probe;  XBPF_VM_NO_VNG=1  do not use vng even when on PATH
+#   XBPF_VM_MIRROR=URI         Debian mirror (default: the one in this machine's apt sources)
+#   XBPF_VM_APT_MAX_AGE=86400  seconds before the per-suite package lists are refreshed
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+source "$vm_dir/lib/kernel.sh"
+source "$vm_dir/lib/initramfs.sh"
+source "$vm_dir/lib/boot.sh"
+cd "$repo"
+
+[ "$(id -u)" = 0 ] || die "needs root (BPF in the guest and on the host, apt for the tools)"
+ensure_tools
+[ -x node_modules/vitest/vitest.mjs ] || [ -e node_modules/vitest/vitest.mjs ] || bash tools/setup.sh
+
+# The test files.
+if [ $# -gt 0 ]; then
+  files=("$@")
+else
+  mapfile -t files < <(find packages/*/test -name '*.kernel.test.ts' 2>/dev/null | LC_ALL=C sort)
+fi
+[ ${#files[@]} -gt 0 ] || die "no *.kernel.test.ts files under packages/*/test: nothing to run"
+
+# The kernels.
+declare -a names suites whats
+while read -r n s w; do
+  case $n in '' | '#'*) continue ;; esac
+  names+=("$n") suites+=("$s") whats+=("$w")
+done <"$vm_dir/kernels.conf"
+selected=()
+if [ -n "${XBPF_VM_KERNELS:-}" ]; then
+  IFS=', ' read -r -a want <<<"$XBPF_VM_KERNELS"
+  for w in "${want[@]}"; do
+    found=
+    for i in "${!names[@]}"; do [ "${names[$i]}" = "$w" ] && selected+=("$i") && found=1; done
+    [ -n "$found" ] || die "unknown kernel '$w' (kernels.conf has: ${names[*]})"
+  done
+else
+  selected=("${!names[@]}")
+fi
+
+timeout=${XBPF_VM_TIMEOUT:-900}
+run_dir=$cache/runs/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$run_dir"
+printf '%s\n' "${files[@]}" >"$run_dir/files.txt"
+: >"$run_dir/kernels.txt"
+ln -sfn "$run_dir" "$cache/runs/last"
+log "${#files[@]} test files, kernels: $(for i in "${selected[@]}"; do printf '%s ' "${names[$i]}"; done)(results in $run_dir)"
+
+for i in "${selected[@]}"; do
+  name=${names[$i]} suite=${suites[$i]} what=${whats[$i]}
+  out=$run_dir/$name
+  mkdir -p "$out"
+  echo "$name" >>"$run_dir/kernels.txt"
+  # The guest's suite stops a little before the host's timeout so that its report still gets written.
+  write_suite_env "$out" $((timeout > 120 ? timeout - 60 : timeout)) "${files[@]}"
+  if [ "$what" = running ]; then
+    printf 'SUITE=host\nKVER=%s\n' "$(uname -r)" >"$out/meta.env"
+    log "$name: Linux $(uname -r), directly on the host"
+    run_on_host "$name" "$out" "$timeout"
+  else
+    if ! (fetch_kernel "$suite" "$what" && printf 'SUITE=%s\nKVER=%s\nPKG=%s\nDEBVER=%s\n' \
+      "$suite" "$K_VER" "$K_PKG" "$K_DEBVER" >"$out/meta.env"); then
+      printf 'VM_STATUS=fetch-failed\nVM_RC=1\nVM_SECONDS=0\n' >"$out/vm.env"
+      continue
+    fi
+    source "$out/meta.env"
+    log "$name: Linux $KVER ($PKG $DEBVER from $suite)"
+    boot_kernel "$name" "$cache/kernels/${PKG}_$DEBVER" "$KVER" "$out" "$timeout"
+  fi
+  source "$out/vm.env"
+  log "$name: VM $VM_STATUS, suite exit $VM_RC, ${VM_SECONDS}s"
+done
+
+echo
+node "$vm_dir/lib/report.mjs" "$run_dir" "$repo"
