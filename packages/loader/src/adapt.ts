@@ -5,7 +5,7 @@
  */
 import { BTF_SANITIZE_FEATURES, sanitizeBtf, type Btf, type BtfSanitizeFeature } from "@x/btf";
 import {
-  AttachType, FEATURES, MapType, ProgType, UnsupportedFeatureError, compareKernelVersions, parseKernelVersion,
+  AttachType, FEATURES, MapFlags, MapType, ProgType, UnsupportedFeatureError, compareKernelVersions, parseKernelVersion,
   type FeatureName, type KernelVersion, type TypeProbeResult,
 } from "@x/sys";
 
@@ -160,4 +160,19 @@ export function explainProgramFailure(program: string, progTypeName: string, att
   const attach = AttachType[attachTypeName as keyof typeof AttachType];
   if (attach === undefined) return undefined;
   return check(probes.attachType(type, attach), `expected attach type ${attachTypeName} for ${progTypeName} programs`);
+}
+
+/**
+ * After a map failed to be created: the missing feature behind it (ARENA maps, read-only or
+ * mmapable flags), if the probes show one; undefined otherwise. Never on the fast path.
+ */
+export function explainMapFailure(map: string, type: number, flags: number, features: FeatureSource): UnsupportedFeatureError | undefined {
+  const needs: [FeatureName, string][] = [];
+  if (type === MapType.ARENA) needs.push(["arena", "is an ARENA map"]);
+  if (flags & MapFlags.BPF_F_RDONLY_PROG) needs.push(["rdonly_prog", "has BPF_F_RDONLY_PROG"]);
+  if (flags & MapFlags.BPF_F_MMAPABLE) needs.push(["array_mmap", "has BPF_F_MMAPABLE"]);
+  for (const [f, what] of needs) {
+    if (!features.has(f)) return new UnsupportedFeatureError(f, FEATURES[f].minKernel, `map '${map}' ${what}: ${FEATURES[f].description}`);
+  }
+  return undefined;
 }

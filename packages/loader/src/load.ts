@@ -11,7 +11,7 @@ import {
   mapInfo, mapUpdate, MapType, objGet, objPin, ProgFlags, type ProgFd, progBindMap, progLoad, ProgType,
   UnsupportedFeatureError, MapFd as MapFdClass, probeAttachType, probeProgType,
 } from "@x/sys";
-import { btfNeeds, btfRefused, describeSanitized, explainProgramFailure, planBtf } from "./adapt.js";
+import { btfNeeds, btfRefused, describeSanitized, explainMapFailure, explainProgramFailure, planBtf } from "./adapt.js";
 import { MAP_TYPES_WITHOUT_BTF } from "./btf-maps.js";
 import { LoadError, ObjectError } from "./errors.js";
 import { kernelTypeId } from "./kernel-btf.js";
@@ -219,7 +219,14 @@ function reusePinned(m: MapSpec, path: string, res: Resources): MapFd | undefine
 function mapError(m: MapSpec, e: unknown): Error {
   if (e instanceof UnsupportedFeatureError || e instanceof LoadError) return e;
   const sys = e instanceof BpfSyscallError ? e : undefined;
-  return new LoadError("LOAD_MAP", `map '${m.name}': ${(e as Error).message}`, { map: m.name, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
+  const err = new LoadError("LOAD_MAP", `map '${m.name}': ${(e as Error).message}`, { map: m.name, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
+  // Only after a failed create: was it a map type or flag this kernel lacks?
+  const missing = sys?.command === "BPF_MAP_CREATE" ? explainMapFailure(m.name, m.type, m.flags, { has: hasFeature }) : undefined;
+  if (missing) {
+    missing.cause = err;
+    return missing;
+  }
+  return err;
 }
 
 function loadProgram(spec: ObjectSpec, p: ProgramSpec, linked: LinkedProgram, maps: ReadonlyMap<string, LoadedMap>, btf: LoadedBtf | undefined, logLevel: number, res: Resources): ProgFd {

@@ -2,8 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { BTF_SANITIZE_FEATURES, Btf } from "@x/btf";
 import { openObject } from "@x/loader";
-import { MapType, parseKernelVersion, ProgType, UnsupportedFeatureError, type FeatureName, type TypeProbeResult } from "@x/sys";
-import { btfNeeds, btfRefused, describeSanitized, explainProgramFailure, planBtf } from "../src/adapt.js";
+import { MapFlags, MapType, parseKernelVersion, ProgType, UnsupportedFeatureError, type FeatureName, type TypeProbeResult } from "@x/sys";
+import { btfNeeds, btfRefused, describeSanitized, explainMapFailure, explainProgramFailure, planBtf } from "../src/adapt.js";
 import { fixture } from "./fixtures.js";
 
 const kernelWithout = (...missing: FeatureName[]) => ({ has: (n: FeatureName) => !missing.includes(n) });
@@ -123,5 +123,18 @@ describe("explainProgramFailure: only after a failed load", () => {
     expect(explainProgramFailure("p", "SK_LOOKUP", "SK_LOOKUP", probes("supported", "supported"))).toBeUndefined();
     expect(explainProgramFailure("p", "TRACING", "TRACE_FENTRY", probes("unknown", "unknown"))).toBeUndefined();
     expect(explainProgramFailure("p", "NOT_A_TYPE", undefined, probes("missing", "missing"))).toBeUndefined();
+  });
+});
+
+describe("explainMapFailure: only after a failed create", () => {
+  it("names the missing map type or flag with its kernel version", () => {
+    expect(explainMapFailure("heap", MapType.ARENA, MapFlags.BPF_F_MMAPABLE, kernelWithout("arena"))).toMatchObject({ feature: "arena", minKernel: "6.9" });
+    const e = explainMapFailure("cfg", MapType.ARRAY, MapFlags.BPF_F_RDONLY_PROG, kernelWithout("rdonly_prog"))!;
+    expect(e.message).toMatch(/map 'cfg' has BPF_F_RDONLY_PROG.*needs Linux 5\.2 or newer/);
+    expect(explainMapFailure("x", MapType.ARRAY, MapFlags.BPF_F_MMAPABLE, kernelWithout("array_mmap"))).toMatchObject({ feature: "array_mmap", minKernel: "5.5" });
+  });
+  it("says nothing when the kernel has what the map needs", () => {
+    expect(explainMapFailure("heap", MapType.ARENA, MapFlags.BPF_F_MMAPABLE, kernelWithout())).toBeUndefined();
+    expect(explainMapFailure("h", MapType.HASH, 0, kernelWithout("arena", "rdonly_prog"))).toBeUndefined();
   });
 });
