@@ -30,12 +30,14 @@ export function readRecord<T>(layout: Layout<T>, bytes: Uint8Array, offset: numb
   return layout.read(bytes, offset, le);
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * Convert a 64-bit field to a `number`, refusing values that a double cannot hold exactly
  * (no real offset, size or index is that large; such a value means a corrupt file).
  */
 export function toSafeNumber(value: bigint, code: ElfErrorCode, what: string, where: { offset?: number; section?: string }): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (value > MAX_SAFE) {
     throw new ElfError(code, `${what}: expected a value below 2^53, found ${hex(value)}`, where);
   }
   return Number(value);

@@ -98,7 +98,7 @@ export function struct<const F extends readonly FieldDecl[]>(name: string, decls
   const total = size ?? end;
   if (total < end) throw new Error(`layout ${name}: declared size ${total} is smaller than its fields (${end})`);
   const byName = new Map(fields.map((f) => [f.name, f]));
-
+  const readRecord = compileReader(fields);
 
   const check = (bytes: Uint8Array, offset: number) => {
     if (!Number.isInteger(offset) || offset < 0 || offset + total > bytes.byteLength) {
@@ -118,11 +118,7 @@ export function struct<const F extends readonly FieldDecl[]>(name: string, decls
     fits: (bytes, offset) => offset >= 0 && offset + total <= bytes.byteLength,
     read(bytes, offset, le) {
       check(bytes, offset);
-      const dv = viewOf(bytes);
-      const base = bytes.byteOffset + offset;
-      const out: Record<string, unknown> = {};
-      for (const f of fields) out[f.name] = readField(dv, bytes, base + f.offset, offset + f.offset, f.kind, le);
-      return out as T;
+      return readRecord(viewOf(bytes), bytes, bytes.byteOffset + offset, offset, le) as T;
     },
     write(bytes, offset, value, le) {
       check(bytes, offset);
@@ -143,30 +139,43 @@ export function struct<const F extends readonly FieldDecl[]>(name: string, decls
 }
 
 // One DataView per underlying buffer: records are read by the thousand, and a view per read dominated parsing.
+// The last buffer is kept aside because consecutive reads almost always hit the same one.
 const views = new WeakMap<ArrayBufferLike, DataView>();
+let lastBuffer: ArrayBufferLike | undefined;
+let lastView: DataView | undefined;
 function viewOf(bytes: Uint8Array): DataView {
-  let dv = views.get(bytes.buffer);
+  const buffer = bytes.buffer;
   // A resizable or grown buffer needs a fresh view; a shorter cached view would be wrong.
-  if (!dv || dv.byteLength !== bytes.buffer.byteLength) {
-    dv = new DataView(bytes.buffer);
-    views.set(bytes.buffer, dv);
+  if (buffer === lastBuffer && lastView!.byteLength === buffer.byteLength) return lastView!;
+  let dv = views.get(buffer);
+  if (!dv || dv.byteLength !== buffer.byteLength) {
+    dv = new DataView(buffer);
+    views.set(buffer, dv);
   }
+  lastBuffer = buffer;
+  lastView = dv;
   return dv;
 }
 
-/** `at` is the absolute offset in the underlying buffer; `rel` the offset within `bytes`. */
-function readField(dv: DataView, bytes: Uint8Array, at: number, rel: number, kind: FieldKind, le: boolean): number | bigint | Uint8Array {
-  switch (kind) {
-    case "u8": return dv.getUint8(at);
-    case "i8": return dv.getInt8(at);
-    case "u16": return dv.getUint16(at, le);
-    case "i16": return dv.getInt16(at, le);
-    case "u32": return dv.getUint32(at, le);
-    case "i32": return dv.getInt32(at, le);
-    case "u64": return dv.getBigUint64(at, le);
-    case "i64": return dv.getBigInt64(at, le);
-    default: return bytes.subarray(rel, rel + kind.bytes);
-  }
+type Reader = (dv: DataView, bytes: Uint8Array, base: number, rel: number, le: boolean) => Record<string, unknown>;
+
+const GETTER: Record<ScalarKind, string> = {
+  u8: "getUint8", i8: "getInt8", u16: "getUint16", i16: "getInt16", u32: "getUint32", i32: "getInt32", u64: "getBigUint64", i64: "getBigInt64",
+};
+
+/**
+ * Generate a reader that builds the record as one object literal: every record of a layout then has
+ * the same shape, and no per-field dispatch happens at run time. `base` is the absolute offset in the
+ * underlying buffer (for the DataView); `rel` the offset within `bytes` (for byte-run subarrays).
+ */
+function compileReader(fields: readonly FieldInfo[]): Reader {
+  const props = fields.map((f) => {
+    const key = JSON.stringify(f.name);
+    if (typeof f.kind !== "string") return `${key}: bytes.subarray(rel + ${f.offset}, rel + ${f.offset + f.kind.bytes})`;
+    const byteOrder = f.size > 1 ? ", le" : "";
+    return `${key}: dv.${GETTER[f.kind]}(base + ${f.offset}${byteOrder})`;
+  });
+  return new Function("dv", "bytes", "base", "rel", "le", `return { ${props.join(", ")} };`) as Reader;
 }
 
 function writeField(dv: DataView, bytes: Uint8Array, at: number, rel: number, f: FieldInfo, v: unknown, le: boolean, layout: string): void {
@@ -204,15 +213,10 @@ export function readCString(bytes: Uint8Array, offset: number, limit = bytes.byt
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 function latin1OrUtf8(b: Uint8Array): string {
-  // Symbol and section names are ASCII in practice; fast path avoids TextDecoder for short names.
-  if (b.byteLength < 64) {
-    let s = "";
-    for (let i = 0; i < b.byteLength; i++) {
-      const c = b[i]!;
-      if (c >= 0x80) return utf8.decode(b);
-      s += String.fromCharCode(c);
-    }
-    return s;
+  // Symbol and section names are ASCII in practice: one fromCharCode call beats TextDecoder for short names.
+  if (b.byteLength < 256) {
+    for (let i = 0; i < b.byteLength; i++) if (b[i]! >= 0x80) return utf8.decode(b);
+    return String.fromCharCode.apply(null, b as unknown as number[]);
   }
   return utf8.decode(b);
 }

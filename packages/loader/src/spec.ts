@@ -70,7 +70,12 @@ export class ObjectSpec {
   /** Maps in libbpf's creation order: `.maps`, then data sections in ELF order. */
   readonly maps: MapSpec[];
   /** Variables by name; values read and write the owning map's {@link MapSpec.image}. */
-  readonly variables: ReadonlyMap<string, Variable>;
+  get variables(): ReadonlyMap<string, Variable> {
+    // Built on first use: a load that sets nothing by name never needs them.
+    this.#variables ??= this.btf ? objectVariables(this.btf, this.maps) : new Map();
+    return this.#variables;
+  }
+  #variables: ReadonlyMap<string, Variable> | undefined;
   /** Subprograms (functions in `.text`). */
   readonly subprograms: readonly ProgramSymbol[];
   /** Every function symbol of the executable sections, sorted by section and offset (for linking). */
@@ -101,7 +106,6 @@ export class ObjectSpec {
     this.license = readLicense(elf);
     this.kernVersion = readVersion(elf);
     this.maps = [...(btf ? btfMaps(btf) : []), ...internalMaps(name, elf, btf)];
-    this.variables = btf ? objectVariables(btf, this.maps) : new Map();
   }
 
   /** The program named `name`; throws a clear error naming the programs there are. */
@@ -198,12 +202,23 @@ function btfMaps(btf: Btf): MapSpec[] {
   return btfMapDefinitions(btf).map((d) => ({ ...d, origin: "btf" as const, mmapable: false, freeze: false }));
 }
 
+/** DATASEC type ids by name, from one pass over the types (Btf.find is a scan per call). */
+function datasecIds(btf: Btf | undefined): Map<string, number> {
+  const ids = new Map<string, number>();
+  if (!btf) return ids;
+  btf.types.forEach((t, id) => {
+    if (t.kind === "DATASEC" && !ids.has(t.name)) ids.set(t.name, id);
+  });
+  return ids;
+}
+
 function internalMaps(objName: string, elf: ElfFile, btf: Btf | undefined): MapSpec[] {
   const out: MapSpec[] = [];
+  const datasecs = datasecIds(btf);
   for (const sec of elf.sections) {
     const kind = dataSectionKind(sec.name, sec.type === SectionType.NOBITS);
     if (!kind || kind === "kconfig" || sec.size === 0 || !(sec.flags & SectionFlags.ALLOC)) continue;
-    const datasecId = btf?.find(sec.name, "DATASEC");
+    const datasecId = datasecs.get(sec.name);
     const datasec = datasecId !== undefined ? btf!.type(datasecId, "DATASEC") : undefined;
     const mmapable = !!datasec?.vars.some((v) => {
       const t = btf!.type(v.type);

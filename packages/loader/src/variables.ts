@@ -49,9 +49,9 @@ export class Variable implements VariableInfo {
   readonly offset: number;
   readonly size: number;
   readonly typeId: number;
-  readonly cType: string;
   readonly linkage: "static" | "global" | "extern";
   readonly readOnly: boolean;
+  readonly #info: VariableInfo;
 
   /** @internal */
   constructor(info: VariableInfo, readonly btf: Btf, private readonly storage: VariableStorage) {
@@ -60,9 +60,14 @@ export class Variable implements VariableInfo {
     this.offset = info.offset;
     this.size = info.size;
     this.typeId = info.typeId;
-    this.cType = info.cType;
+    this.#info = info;
     this.linkage = info.linkage;
     this.readOnly = info.readOnly;
+  }
+
+  /** The C type, e.g. `const volatile struct limits` (formatted on first use). */
+  get cType(): string {
+    return this.#info.cType;
   }
 
   /** The variable's raw bytes (a copy). */
@@ -127,7 +132,15 @@ export class Variable implements VariableInfo {
 
 /** Describe a variable for {@link Variable}. */
 export function variableInfo(btf: Btf, v: { name: string; section: string; offset: number; size: number; typeId: number; linkage: "static" | "global" | "extern" }): VariableInfo {
-  return { ...v, cType: formatType(btf, v.typeId), readOnly: v.section === ".rodata" || v.section.startsWith(".rodata.") || v.section === ".kconfig" };
+  let cType: string | undefined;
+  return {
+    name: v.name, section: v.section, offset: v.offset, size: v.size, typeId: v.typeId, linkage: v.linkage,
+    // Formatting every variable's type at open time was a tenth of openObject: do it when asked.
+    get cType() {
+      return (cType ??= formatType(btf, v.typeId));
+    },
+    readOnly: v.section === ".rodata" || v.section.startsWith(".rodata.") || v.section === ".kconfig",
+  };
 }
 
 /** The type id of `step` (a member name or an array index) inside `typeId`. */

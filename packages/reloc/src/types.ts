@@ -33,6 +33,8 @@ export interface RelocSource {
   readonly symbols: readonly RelocSymbol[];
   /** Every REL/RELA section with its target. */
   readonly relocations: readonly RelocRelocationSection[];
+  /** The relocation sections that apply to one section (optional: lets a lazy source skip the others). */
+  relocationsFor?(target: number): readonly RelocRelocationSection[];
 }
 
 /** One program (function symbol) of an executable section, as libbpf `add_programs` finds it. */
