@@ -4,7 +4,7 @@
  * Every failure closes everything made so far.
  */
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { btfExtStrings, type BtfExtFuncInfo, type BtfExtLineInfo, BpfFuncInfoLayout, BpfLineInfoLayout } from "@x/btf";
+import { type Btf, btfExtStrings, type BtfExtFuncInfo, type BtfExtLineInfo, BpfFuncInfoLayout, BpfLineInfoLayout } from "@x/btf";
 import { encodeInstructions, linkProgram, patchMapReferences, rebaseExtInfo, type LinkedProgram } from "@x/reloc";
 import {
   AttachType, BpfSyscallError, type BtfFd, btfLoad, hasFeature, kernelVersion, MapFlags, type MapFd, mapCreate, mapFreeze,
@@ -108,24 +108,58 @@ interface LoadedBtf {
   stringOffset(s: string): number | undefined;
 }
 
+/** The BTF bytes a spec loads with, prepared once per spec (the probes they depend on are per process too). */
+interface PreparedBtf {
+  readonly bytes: Uint8Array;
+  stringOffset(s: string): number | undefined;
+  readonly needs: readonly string[];
+  readonly warnings: readonly string[];
+}
+const prepared = new WeakMap<ObjectSpec, PreparedBtf | { skip: string }>();
+
+function prepareBtf(spec: ObjectSpec, btf: Btf): PreparedBtf | { skip: string } {
+  let p = prepared.get(spec);
+  if (p) return p;
+  // Probes (cached) decide: sanitise for the BTF kinds this kernel lacks, or do without BTF when the object can.
+  const needs = btfNeeds(btf, spec.maps);
+  const plan = planBtf(btf, needs, { has: hasFeature });
+  if (plan.action === "skip") {
+    p = { skip: plan.warning };
+  } else {
+    const sanitized = describeSanitized(plan);
+    const out = markHiddenSubprogramsStatic(plan.btf === btf ? btf.clone() : plan.btf, spec);
+    const enc = out.encodeWithStrings({ extraStrings: spec.btfExt ? btfExtStrings(spec.btfExt) : [] });
+    p = { bytes: enc.bytes, stringOffset: enc.stringOffset, needs, warnings: sanitized ? [sanitized] : [] };
+  }
+  prepared.set(spec, p);
+  return p;
+}
+
+/**
+ * libbpf `sanitize_and_load_btf`: a global function the object hides (`__hidden`, STV_HIDDEN) is a
+ * static subprogram to the verifier, so its BTF FUNC must say static linkage too.
+ */
+function markHiddenSubprogramsStatic(btf: Btf, spec: ObjectSpec): Btf {
+  const hidden = new Set(spec.subprograms.filter((f) => f.global && f.hidden).map((f) => f.name));
+  if (!hidden.size) return btf;
+  for (const t of btf.types) if (t.kind === "FUNC" && t.linkage === "global" && hidden.has(t.name)) t.linkage = "static";
+  return btf;
+}
+
 function loadBtf(spec: ObjectSpec, res: Resources, warn: (m: string) => void): LoadedBtf | undefined {
   if (!spec.btf) return undefined;
-  // Probes (cached) decide: sanitise for the BTF kinds this kernel lacks, or do without BTF when the object can.
-  const needs = btfNeeds(spec.btf, spec.maps);
-  const plan = planBtf(spec.btf, needs, { has: hasFeature });
-  if (plan.action === "skip") {
-    warn(plan.warning);
+  const p = prepareBtf(spec, spec.btf);
+  if ("skip" in p) {
+    warn(p.skip);
     return undefined;
   }
-  const sanitized = describeSanitized(plan);
-  if (sanitized) warn(sanitized);
-  const enc = plan.btf.encodeWithStrings({ extraStrings: spec.btfExt ? btfExtStrings(spec.btfExt) : [] });
+  for (const w of p.warnings) warn(w);
   try {
-    return { fd: res.add(btfLoad(enc.bytes)), stringOffset: enc.stringOffset };
+    return { fd: res.add(btfLoad(p.bytes)), stringOffset: p.stringOffset };
   } catch (e) {
     // As libbpf: BTF is optional unless the object needs it; carry on without it.
     if (!(e instanceof BpfSyscallError)) throw e;
-    const r = btfRefused(needs, `${e.errnoName}${e.log ? `:\n${e.log}` : ""}`);
+    const r = btfRefused(p.needs, `${e.errnoName}${e.log ? `:\n${e.log}` : ""}`);
     if ("error" in r) {
       r.error.cause = e;
       throw r.error;

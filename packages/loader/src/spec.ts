@@ -92,7 +92,10 @@ export class ObjectSpec {
     /** Object name, the prefix of internal map names. */
     readonly name: string,
     readonly elf: ElfFile,
-    /** The object's BTF after DATASEC fix-up, when it has any. */
+    /**
+     * The object's BTF after DATASEC fix-up, when it has any. What the kernel gets (sanitised for it,
+     * hidden functions made static) is prepared from it once, at the first load of this spec.
+     */
     readonly btf: Btf | undefined,
     readonly btfExt: BtfExt | undefined,
   ) {
