@@ -18,9 +18,9 @@ pick_accel() {
     printf '#!/bin/busybox sh\n/bin/busybox echo xbpf-kvm-ok\n/bin/busybox poweroff -f\n' >"$d/root/init"
     chmod 755 "$d/root/init"
     (cd "$d/root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$d/initrd"
-    timeout -k 5 30 qemu-system-x86_64 -nodefaults -display none -no-reboot -machine q35 -accel kvm -cpu host \
+    (timeout -k 5 30 qemu-system-x86_64 -nodefaults -display none -no-reboot -machine q35 -accel kvm -cpu host \
       -m 256M -kernel "$1" -initrd "$d/initrd" -append "console=ttyS0 panic=-1 quiet" -serial "file:$d/log" \
-      </dev/null >/dev/null 2>&1 || true
+      </dev/null) >/dev/null 2>&1 || true
     grep -q xbpf-kvm-ok "$d/log" 2>/dev/null && accel=kvm
     rm -rf "$d"
   fi
@@ -46,17 +46,18 @@ write_suite_env() {
 boot_kernel() {
   local name=$1 tree=$2 kver=$3 out=$4 t=$5
   local vmlinuz=$tree/boot/vmlinuz-$kver
-  local start=$SECONDS
+  local start=$SECONDS nonce=
   pick_accel "$vmlinuz"
   rm -f "$out/status" "$out/results.json" "$out/console.log" "$out/output.log" "$out/host.rc"
   if command -v vng >/dev/null && [ -z "${XBPF_VM_NO_VNG:-}" ]; then
     local kvm=()
     [ "$accel" = kvm ] || kvm=(--disable-kvm)
     { timeout -k 10 "$t" vng --run "$vmlinuz" --user root --cpus 2 --memory 2G "${kvm[@]}" --force-9p \
-      --cwd "$repo" --rwdir "$out" --exec "bash $(printf %q "$vm_dir/guest/suite.sh") $(printf %q "$out")" \
+      --cwd "$repo" --overlay-rwdir "$repo" --rwdir "$out" \
+      --exec "XBPF_EMIT_RESULTS=1 bash $(printf %q "$vm_dir/guest/suite.sh") $(printf %q "$out")" \
       </dev/null 2>"$out/console.log" && echo 0 >"$out/host.rc" || echo $? >"$out/host.rc"; } | sed -u 's/\r$//' | tee "$out/output.log" | sed -u "s/^/[$name] /"
   else
-    local initrd=$cache/initramfs/$kver.cpio.gz nonce
+    local initrd=$cache/initramfs/$kver.cpio.gz
     build_initramfs "$tree" "$kver" "$initrd"
     nonce=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
     printf 'REPO=%q\nNONCE=%q\n' "$repo" "$nonce" >"$out/boot.env"
@@ -74,6 +75,12 @@ boot_kernel() {
   fi
   local secs=$((SECONDS - start)) status rc host_rc
   host_rc=$(cat "$out/host.rc" 2>/dev/null || echo 1)
+  if [ ! -s "$out/results.json" ] && grep -q '^xbpf-results-end$' "$out/output.log" 2>/dev/null; then
+    sed -n '/^xbpf-results-begin$/,/^xbpf-results-end$/{//!p}' "$out/output.log" | base64 -d >"$out/results.json" || true
+  fi
+  if [ -z "${nonce:-}" ] && [ ! -s "$out/status" ] && grep -q '^xbpf-results-end$' "$out/output.log" 2>/dev/null; then
+    echo "$host_rc" >"$out/status" # vng passes the guest command's status through
+  fi
   if [ -s "$out/status" ]; then
     status=ok rc=$(cat "$out/status")
   elif [ -n "${nonce:-}" ] && rc=$(grep -ao "xbpf-vm-exit: [0-9]* $nonce" "$out/console.log" 2>/dev/null | awk '{print $2}') && [ -n "$rc" ]; then
