@@ -10,6 +10,7 @@
 #   XBPF_VM_ACCEL=tcg|kvm      skip the KVM probe;  XBPF_VM_NO_VNG=1  do not use vng even when on PATH
 #   XBPF_VM_MIRROR=URI         Debian mirror (default: the one in this machine's apt sources)
 #   XBPF_VM_APT_MAX_AGE=86400  seconds before the per-suite package lists are refreshed
+#   XBPF_VM_KOPT="…"           extra kernel command line (debugging)
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 source "$vm_dir/lib/kernel.sh"

@@ -20,7 +20,7 @@ pick_accel() {
     (cd "$d/root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$d/initrd"
     (timeout -k 5 30 qemu-system-x86_64 -nodefaults -display none -no-reboot -machine q35 -accel kvm -cpu host \
       -m 256M -kernel "$1" -initrd "$d/initrd" -append "console=ttyS0 panic=-1 quiet" -serial "file:$d/log" \
-      </dev/null) >/dev/null 2>&1 || true
+      </dev/null; :) >/dev/null 2>&1
     grep -q xbpf-kvm-ok "$d/log" 2>/dev/null && accel=kvm
     rm -rf "$d"
   fi
@@ -65,7 +65,7 @@ boot_kernel() {
     [ "$accel" = kvm ] && cpu=(-accel kvm -cpu host)
     local fs=security_model=none,multidevs=remap
     { timeout -k 10 "$t" qemu-system-x86_64 -nodefaults -display none -no-reboot -machine q35 "${cpu[@]}" \
-      -smp 2 -m 2G -kernel "$vmlinuz" -initrd "$initrd" -append "console=ttyS0 panic=-1 quiet" \
+      -smp 2 -m 2G -kernel "$vmlinuz" -initrd "$initrd" -append "console=ttyS0 panic=-1 quiet ${XBPF_VM_KOPT:-}" \
       -serial "file:$out/console.log" -serial stdio -device virtio-rng-pci \
       -fsdev "local,id=root,path=/,$fs,readonly=on" -device virtio-9p-pci,fsdev=root,mount_tag=xbpf_root \
       -fsdev "local,id=repo,path=$repo,$fs,readonly=on" -device virtio-9p-pci,fsdev=repo,mount_tag=xbpf_repo \

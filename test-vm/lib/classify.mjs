@@ -22,6 +22,15 @@ export function firstLine(message) {
   return clean.split("\n").map((l) => l.trim()).find((l) => l && !l.startsWith("at ")) ?? "";
 }
 
+/** `file:line` of the first stack frame outside node_modules (where a test failed), or "". */
+export function firstFrame(message, root) {
+  for (const m of String(message ?? "").matchAll(/^\s*at (?:.*\()?(?:file:\/\/)?(\/[^():]+):(\d+):\d+\)?$/gm)) {
+    if (m[1].includes("/node_modules/")) continue;
+    return `${root ? relative(root, m[1]) : m[1]}:${m[2]}`;
+  }
+  return "";
+}
+
 /** "feature needs 5.2" strings of a list of unsupported records, each once, sorted. */
 export function reasons(list) {
   return [...new Set(list.map((u) => `${u.feature} needs ${u.minKernel}`))].sort();
@@ -51,7 +60,7 @@ export function classifyReport(report, root) {
           unsupported.push({ test, ...u });
         } else {
           counts.failed++;
-          failures.push({ test, message: firstLine(msg) || "failed" });
+          failures.push({ test, message: firstLine(msg) || "failed", where: firstFrame(msg, root) });
         }
       } else counts.skipped++;
     }
@@ -77,7 +86,8 @@ export function classifyReport(report, root) {
  */
 export function kernelCells(expectedFiles, report, root, vm) {
   const byFile = new Map(classifyReport(report, root).map((c) => [c.file, c]));
-  const why = vm.status === "ok" ? `no result (vitest exit ${vm.rc})` : `no result (VM ${vm.status})`;
+  const why =
+    vm.status !== "ok" ? `no result (VM ${vm.status})` : vm.rc === 124 ? "no result (the suite timed out in the guest)" : `no result (vitest exit ${vm.rc})`;
   const cells = expectedFiles.map(
     (f) =>
       byFile.get(f) ?? {

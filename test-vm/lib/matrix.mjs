@@ -56,10 +56,10 @@ export function renderMatrix(kernels) {
   for (const k of kernels) {
     for (const c of k.cells) {
       for (const u of c.unsupported) notes.push(`- ${k.name} ${c.file}: unsupported: ${u.feature} needs ${u.minKernel} — ${u.test}`);
-      for (const f of c.failures) notes.push(`- ${k.name} ${c.file}: **fail** ${f.test}: ${f.message}`);
+      for (const f of c.failures) notes.push(`- ${k.name} ${c.file}: **fail** ${f.test}: ${f.message}${f.where ? ` (at ${f.where})` : ""}`);
     }
     if (k.vm.status !== "ok") notes.push(`- ${k.name}: VM ${k.vm.status} (console log: ${k.consoleLog ?? "kept in the run folder"})`);
   }
-  if (notes.length) lines.push("", "Failures and unsupported tests:", "", ...notes);
+  if (notes.length) lines.push("", "Failures and unsupported tests (full messages in each kernel's output.log):", "", ...notes);
   return lines.join("\n") + "\n";
 }

@@ -7,7 +7,7 @@ import { findMirror, parseDeb822, parseOneLine, pickMirror } from "../lib/apt-so
 // @ts-expect-error plain JavaScript module without declarations
 import { parseShowDepends } from "../lib/modules.mjs";
 // @ts-expect-error plain JavaScript module without declarations
-import { classifyReport, firstLine, kernelCells, parseUnsupported } from "../lib/classify.mjs";
+import { classifyReport, firstFrame, firstLine, kernelCells, parseUnsupported } from "../lib/classify.mjs";
 // @ts-expect-error plain JavaScript module without declarations
 import { cellText, kernelVerdict, renderMatrix } from "../lib/matrix.mjs";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
@@ -121,7 +121,7 @@ function report(root: string) {
         name: `${root}/packages/a/test/broken.kernel.test.ts`,
         status: "failed",
         message: "",
-        assertionResults: [t("bad", "failed", ["\x1b[31mAssertionError: expected 1 to be 2\x1b[39m\n    at x (file.ts:1:1)"]), t("mmap", "failed", [unsupportedStack()])],
+        assertionResults: [t("bad", "failed", ["\x1b[31mAssertionError: expected 1 to be 2\x1b[39m\n    at x (/r/file.ts:1:1)"]), t("mmap", "failed", [unsupportedStack()])],
       },
       { name: `${root}/packages/a/test/import.kernel.test.ts`, status: "failed", message: "Error: Cannot find module 'x'\n at y", assertionResults: [] },
       { name: `${root}/packages/a/test/setup.kernel.test.ts`, status: "failed", message: unsupportedStack(), assertionResults: [] },
@@ -150,7 +150,7 @@ describe("classification", () => {
     });
     expect(by["broken.kernel.test.ts"]).toMatchObject({
       status: "fail",
-      failures: [{ test: "suite > bad", message: "AssertionError: expected 1 to be 2" }],
+      failures: [{ test: "suite > bad", message: "AssertionError: expected 1 to be 2", where: "file.ts:1" }],
     });
     expect(by["import.kernel.test.ts"]).toMatchObject({ status: "fail", failures: [{ test: "(file)", message: "Error: Cannot find module 'x'" }] });
     expect(by["setup.kernel.test.ts"]).toMatchObject({ status: "unsupported", unsupported: [{ feature: "bpf_mmap" }] });
@@ -170,6 +170,9 @@ describe("classification", () => {
   it("keeps the first meaningful line of a message", () => {
     expect(firstLine("\n  \x1b[1mTypeError: x\x1b[22m\n    at f (a.ts:1:1)")).toBe("TypeError: x");
     expect(firstLine(undefined)).toBe("");
+    const stack = "Error: x\n    at f (file:///r/node_modules/vitest/a.js:1:2)\n    at /r/packages/a/test/b.kernel.test.ts:38:51\n";
+    expect(firstFrame(stack, "/r")).toBe("packages/a/test/b.kernel.test.ts:38");
+    expect(firstFrame("Error: x", "/r")).toBe("");
   });
 });
 
