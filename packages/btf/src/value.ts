@@ -300,7 +300,10 @@ function encodeAt(ctx: Ctx, typeId: number, value: BtfValue, out: Uint8Array, of
   try {
     const [id, t] = strip(ctx.btf, typeId);
     const sc = scalarOf(t);
-    if (sc) return encodeScalar(sc, value, out, off, sc.bitOffset, sc.bitfield, ctx.le, path, id);
+    if (sc) {
+      encodeScalar(sc, value, out, off, sc.bitOffset, sc.bitfield, ctx.le, path, id);
+      return;
+    }
     switch (t.kind) {
       case "FLOAT": {
         if (typeof value !== "number") throw err("BTF_BAD_VALUE", path, `expected a number for ${t.name || "float"}, got ${describe(value)}`, id, t.kind);
@@ -382,7 +385,8 @@ function encodeField(ctx: Ctx, f: Field, value: BtfValue, out: Uint8Array, base:
     const bits = f.bitSize > 0 ? f.bitSize : sc.bits;
     const bitOff = f.bitOffset + (f.bitSize > 0 ? 0 : sc.bitOffset);
     const label = sc.bool ? "bool bitfield" : sc.enumType ? `${bits}-bit ${sc.label} bitfield` : `${bits}-bit ${sc.signed ? "signed" : "unsigned"} bitfield`;
-    return encodeScalar({ ...sc, bits, bitfield: true, label }, value, out, base, bitOff, true, ctx.le, path, id);
+    encodeScalar({ ...sc, bits, bitfield: true, label }, value, out, base, bitOff, true, ctx.le, path, id);
+    return;
   }
   if (f.bitOffset % 8 !== 0) throw err("BTF_INVALID", path, `member at bit offset ${f.bitOffset} is not byte-aligned`);
   encodeAt(ctx, f.type, value, out, base + f.bitOffset / 8, path);

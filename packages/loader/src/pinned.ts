@@ -8,7 +8,7 @@ import { LoadedMap } from "./loaded.js";
  * owns a new fd: dispose it when done. Its spec is rebuilt from the kernel's map info.
  */
 export function openPinnedMap(path: string): LoadedMap & Disposable {
-  let fd;
+  let fd: ReturnType<typeof objGet>;
   try {
     fd = objGet(path);
   } catch (e) {

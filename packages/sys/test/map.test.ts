@@ -77,7 +77,7 @@ describe.runIf(haveKernel)("maps", () => {
 
   it("handles close on dispose and refuse use after close", () => {
     const before = fdStats().open;
-    let escaped;
+    let escaped: ReturnType<typeof mapCreate> | undefined;
     {
       using map = mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
       escaped = map;
