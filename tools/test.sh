@@ -8,6 +8,11 @@ if [ "$(id -u)" = 0 ]; then
   mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
   ulimit -l unlimited 2>/dev/null || true
 fi
+echo "== lint and typecheck"
+pnpm exec biome lint --diagnostic-level=error
+pnpm exec tsc -p tsconfig.tests.json
+
+echo "== unit, property, kernel and reference tests (host kernel $(uname -r))"
 mkdir -p .cache
 report=.cache/vitest.json
 status=0
