@@ -81,5 +81,9 @@ for i in "${selected[@]}"; do
   log "$name: VM $VM_STATUS, suite exit $VM_RC, ${VM_SECONDS}s"
 done
 
+# Keep the cache bounded: the last 10 runs, and kernel trees used in the last 30 days.
+find "$cache/runs" -mindepth 1 -maxdepth 1 -type d -name '2*' | LC_ALL=C sort | head -n -10 | xargs -r rm -rf
+find "$cache/kernels" -mindepth 2 -maxdepth 2 -name .complete -mtime +30 -printf '%h\0' | xargs -0 -r rm -rf
+
 echo
 node "$vm_dir/lib/report.mjs" "$run_dir" "$repo"

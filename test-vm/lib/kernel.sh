@@ -86,6 +86,7 @@ fetch_kernel() {
     rm -rf "$K_TREE" && mv "$tmp/root" "$K_TREE" && rm -rf "$tmp"
     printf '%s\n' "package=$K_PKG" "version=$K_DEBVER" "suite=$suite" >"$K_TREE/.complete"
   fi
+  touch "$K_TREE/.complete" # last use, for the cache pruning in run.sh
   K_VER=$(tree_kver "$K_TREE")
 }
 
