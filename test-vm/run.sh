@@ -20,7 +20,7 @@ cd "$repo"
 
 [ "$(id -u)" = 0 ] || die "needs root (BPF in the guest and on the host, apt for the tools)"
 ensure_tools
-[ -x node_modules/vitest/vitest.mjs ] || [ -e node_modules/vitest/vitest.mjs ] || bash tools/setup.sh
+[ -e node_modules/vitest/vitest.mjs ] || bash tools/setup.sh # a fresh clone: dependencies and build
 
 # The test files.
 if [ $# -gt 0 ]; then
