@@ -127,7 +127,7 @@ function prepareBtf(spec: ObjectSpec, btf: Btf): PreparedBtf | { skip: string } 
     p = { skip: plan.warning };
   } else {
     const sanitized = describeSanitized(plan);
-    const out = markHiddenSubprogramsStatic(plan.btf === btf ? btf.clone() : plan.btf, spec);
+    const out = markHiddenSubprogramsStatic(plan.btf, plan.btf !== btf, spec);
     const enc = out.encodeWithStrings({ extraStrings: spec.btfExt ? btfExtStrings(spec.btfExt) : [] });
     p = { bytes: enc.bytes, stringOffset: enc.stringOffset, needs, warnings: sanitized ? [sanitized] : [] };
   }
@@ -139,11 +139,13 @@ function prepareBtf(spec: ObjectSpec, btf: Btf): PreparedBtf | { skip: string } 
  * libbpf `sanitize_and_load_btf`: a global function the object hides (`__hidden`, STV_HIDDEN) is a
  * static subprogram to the verifier, so its BTF FUNC must say static linkage too.
  */
-function markHiddenSubprogramsStatic(btf: Btf, spec: ObjectSpec): Btf {
+function markHiddenSubprogramsStatic(btf: Btf, owned: boolean, spec: ObjectSpec): Btf {
   const hidden = new Set(spec.subprograms.filter((f) => f.global && f.hidden).map((f) => f.name));
   if (!hidden.size) return btf;
-  for (const t of btf.types) if (t.kind === "FUNC" && t.linkage === "global" && hidden.has(t.name)) t.linkage = "static";
-  return btf;
+  // Never edit the spec's own BTF: it is what the object says, and what a patched file keeps.
+  const out = owned ? btf : btf.clone();
+  for (const t of out.types) if (t.kind === "FUNC" && t.linkage === "global" && hidden.has(t.name)) t.linkage = "static";
+  return out;
 }
 
 function loadBtf(spec: ObjectSpec, res: Resources, warn: (m: string) => void): LoadedBtf | undefined {
