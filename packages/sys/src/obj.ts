@@ -168,7 +168,16 @@ export function btfInfo(fd: FdLike, o: { withData?: boolean } = {}): BtfInfo {
   const name = new Uint8Array(64);
   const buf = new Uint8Array(BtfInfoLayout.size);
   BtfInfoLayout.write(buf, 0, { name: addressOf(name), name_len: name.byteLength }, LE);
-  const infoLen = getInfo(fd, buf);
+  let infoLen: number;
+  try {
+    infoLen = getInfo(fd, buf);
+  } catch (e) {
+    // Before 5.11 bpf_btf_info ends at `id`, and the kernel refuses a non-zero tail (our name
+    // pointer) with E2BIG: ask again with the old struct only.
+    if (!(e instanceof BpfSyscallError) || e.errnoName !== "E2BIG") throw e;
+    buf.fill(0);
+    infoLen = getInfo(fd, buf.subarray(0, BtfInfoLayout.field("name").offset));
+  }
   const r = BtfInfoLayout.read(buf, 0, LE);
   const out: BtfInfo = { id: r.id, btfSize: r.btf_size, name: decodeName(name), kernelBtf: r.kernel_btf !== 0, infoLen };
   if (o.withData && r.btf_size > 0) {
