@@ -22,13 +22,16 @@ export function firstLine(message) {
   return clean.split("\n").map((l) => l.trim()).find((l) => l && !l.startsWith("at ")) ?? "";
 }
 
-/** `file:line` of the first stack frame outside node_modules (where a test failed), or "". */
+/**
+ * `file:line` where a test failed: the first stack frame in a test folder, else the first outside
+ * node_modules, else "".
+ */
 export function firstFrame(message, root) {
-  for (const m of String(message ?? "").matchAll(/^\s*at (?:.*\()?(?:file:\/\/)?(\/[^():]+):(\d+):\d+\)?$/gm)) {
-    if (m[1].includes("/node_modules/")) continue;
-    return `${root ? relative(root, m[1]) : m[1]}:${m[2]}`;
-  }
-  return "";
+  const frames = [...String(message ?? "").matchAll(/^\s*at (?:.*\()?(?:file:\/\/)?(\/[^():]+):(\d+):\d+\)?$/gm)]
+    .map((m) => ({ file: m[1], line: m[2] }))
+    .filter((f) => !f.file.includes("/node_modules/"));
+  const f = frames.find((x) => x.file.includes("/test/")) ?? frames[0];
+  return f ? `${root ? relative(root, f.file) : f.file}:${f.line}` : "";
 }
 
 /** "feature needs 5.2" strings of a list of unsupported records, each once, sorted. */

@@ -173,6 +173,9 @@ describe("classification", () => {
     const stack = "Error: x\n    at f (file:///r/node_modules/vitest/a.js:1:2)\n    at /r/packages/a/test/b.kernel.test.ts:38:51\n";
     expect(firstFrame(stack, "/r")).toBe("packages/a/test/b.kernel.test.ts:38");
     expect(firstFrame("Error: x", "/r")).toBe("");
+    const deep = "BpfSyscallError: E2BIG\n    at bpf (/r/packages/sys/src/syscall.ts:80:27)\n    at /r/packages/sys/test/btf.test.ts:12:18";
+    expect(firstFrame(deep, "/r")).toBe("packages/sys/test/btf.test.ts:12");
+    expect(firstFrame("E\n    at bpf (/r/packages/sys/src/syscall.ts:80:27)", "/r")).toBe("packages/sys/src/syscall.ts:80");
   });
 });
 
