@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: unit and property tests, kernel tests on the running kernel (root), the reference comparisons.
+# Every test: lint and typecheck, unit and property tests, kernel tests on the running kernel (root), the
+# reference comparisons, then the kernel tests again on each kernel of the VM matrix (XBPF_SKIP_VM=1 skips it).
 # Prints one closing line "tests: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +18,13 @@ mkdir -p .cache
 report=.cache/vitest.json
 status=0
 pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
-node tools/summary.mjs "$report" || status=1
+# The same kernel tests on every kernel of the matrix (test-vm/kernels.conf), in QEMU: a full run only.
+matrix=()
+if [ -z "${XBPF_SKIP_VM:-}" ] && [ $# -eq 0 ]; then
+  echo "== kernel matrix (test-vm)"
+  started=$(date +%s%3N)
+  bash test-vm/run.sh || status=1
+  matrix=(test-vm/.cache/runs/last/matrix.json "$started")
+fi
+node tools/summary.mjs "$report" "${matrix[@]}" || status=1
 exit $status

@@ -115,9 +115,10 @@ export function planBtf(btf: Btf, needs: readonly string[], features: FeatureSou
 
 /** One line for a sanitised load: which features were missing (with their versions) and what changed. */
 export function describeSanitized(plan: Extract<BtfPlan, { action: "load" }>): string | undefined {
-  if (!plan.missing.length) return undefined;
+  // Nothing rewritten: the object uses none of what the kernel lacks, so there is nothing to say.
+  if (!plan.missing.length || !plan.changed.length) return undefined;
   const feats = plan.missing.map((n) => `${n} (Linux ${FEATURES[n].minKernel})`).join(", ");
-  return `the kernel lacks ${feats}: BTF sanitised as libbpf does (${plan.changed.join("; ") || "nothing to rewrite"})`;
+  return `the kernel lacks ${feats}: BTF sanitised as libbpf does (${plan.changed.join("; ")})`;
 }
 
 /**
