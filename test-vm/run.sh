@@ -49,11 +49,11 @@ else
 fi
 
 timeout=${XBPF_VM_TIMEOUT:-900}
-run_dir=$cache/runs/$(date +%Y%m%d-%H%M%S)
+run_dir=$runs/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$run_dir"
 printf '%s\n' "${files[@]}" >"$run_dir/files.txt"
 : >"$run_dir/kernels.txt"
-ln -sfn "$run_dir" "$cache/runs/last"
+ln -sfn "$run_dir" "$runs/last"
 log "${#files[@]} test files, kernels: $(for i in "${selected[@]}"; do printf '%s ' "${names[$i]}"; done)(results in $run_dir)"
 
 for i in "${selected[@]}"; do
@@ -82,7 +82,7 @@ for i in "${selected[@]}"; do
 done
 
 # Keep the cache bounded: the last 10 runs, and kernel trees used in the last 30 days.
-find "$cache/runs" -mindepth 1 -maxdepth 1 -type d -name '2*' | LC_ALL=C sort | head -n -10 | xargs -r rm -rf
+find "$runs" -mindepth 1 -maxdepth 1 -type d -name '2*' | LC_ALL=C sort | head -n -10 | xargs -r rm -rf
 find "$cache/kernels" -mindepth 2 -maxdepth 2 -name .complete -mtime +30 -printf '%h\0' | xargs -0 -r rm -rf
 
 echo

@@ -1,7 +1,10 @@
 # Shared paths and helpers of the VM runner (sourced by run.sh and the lib/*.sh scripts).
 vm_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 repo=$(dirname "$vm_dir")
-cache=${XBPF_VM_CACHE:-$vm_dir/.cache}
+# Kernels, apt lists and initramfs images are large and the same for every checkout: keep them per
+# machine, so a fresh clone (CI) does not fetch them again. Run results stay with the checkout.
+cache=${XBPF_VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/xbpf-test-vm}
+runs=${XBPF_VM_RUNS:-$vm_dir/.cache/runs}
 
 log() { echo "test-vm: $*" >&2; }
 die() { echo "test-vm: error: $*" >&2; exit 1; }
