@@ -114,7 +114,7 @@ function compare(obj: string, missing: readonly BtfSanitizeFeature[]): string[] 
 const KINDS = localObj("kinds.bpfel.o");
 const GLOBALS = sharedObj("globals.bpf.o");
 
-describe.skipIf(!canRun)("sanitizeBtf matches libbpf (installed libbpf, syscall-interposing harness)", () => {
+describe.skipIf(!canRun && !process.env.CI)("sanitizeBtf matches libbpf (installed libbpf, syscall-interposing harness)", () => {
   test("btf_datasec: VAR → 1-byte INT, DATASEC → STRUCT with '.' → '_'", () => {
     const changed = compare(KINDS, ["btf_datasec"]).join("\n");
     expect(changed).toMatch(/VAR → INT/);

@@ -76,7 +76,7 @@ describe("collectRelocations on globals.bpf.o", () => {
   const all = [...relocs.values()].flat();
   const at = (section: string, insn: number) => relocs.get(section)!.find((r) => r.insnIndex === insn)!;
 
-  it.skipIf(!haveObjdump())("matches llvm-objdump-19 -dr offsets and symbol names", () => {
+  it.skipIf(!haveObjdump() && !process.env.CI)("matches llvm-objdump-19 -dr offsets and symbol names", () => {
     const expected = objdumpRelocations("globals.bpf.o");
     expect(expected.length).toBe(25);
     const got = [...relocs].flatMap(([section, list]) => list.map((r) => ({ section, offset: r.insnIndex * 8, symbol: r.symbol })));
