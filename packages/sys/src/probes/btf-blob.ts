@@ -4,26 +4,13 @@
  *
  * @packageDocumentation
  */
-import { struct } from "@x/elf/layout";
+import { BtfHeaderLayout, BtfKindId } from "@x/btf";
 import { LE } from "../util.js";
 
-/** `struct btf_header` (24 bytes). */
-export const BtfHeaderLayout = struct("btf_header", [
-  ["magic", "u16"],
-  ["version", "u8"],
-  ["flags", "u8"],
-  ["hdr_len", "u32"],
-  ["type_off", "u32"],
-  ["type_len", "u32"],
-  ["str_off", "u32"],
-  ["str_len", "u32"],
-]);
+export { BtfHeaderLayout };
 
-/** BTF kinds used by the probes. */
-export const BtfKind = {
-  INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10,
-  RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19,
-} as const;
+/** BTF kind numbers (`BTF_KIND_*`), as declared by @x/btf. */
+export const BtfKind = BtfKindId;
 
 /** `BTF_INFO_ENC(kind, kind_flag, vlen)`. */
 export function btfInfo(kind: number, kflag: number, vlen: number): number {
