@@ -9,8 +9,8 @@ import { LE } from "../util.js";
 
 export { BtfHeaderLayout };
 
-/** BTF kind numbers (`BTF_KIND_*`), as declared by @x/btf. */
-export const BtfKind = BtfKindId;
+/** BTF kind numbers (`BTF_KIND_INT` … `BTF_KIND_ENUM64`), as declared by @x/btf (without the void pseudo-kind). */
+export const BtfKind: Omit<typeof BtfKindId, "VOID"> = (({ VOID: _void, ...kinds }) => kinds)(BtfKindId);
 
 /** `BTF_INFO_ENC(kind, kind_flag, vlen)`. */
 export function btfInfo(kind: number, kflag: number, vlen: number): number {
