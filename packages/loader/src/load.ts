@@ -47,9 +47,10 @@ export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedO
   // Pins this load made (not reused ones): a failed load removes them again, as libbpf does.
   const madePins: string[] = [];
   try {
+    requireHostByteOrder(spec);
     const programs = selectPrograms(spec, options.programs);
     const linked = programs.map((p) => link(spec, p));
-    requireGlobalData(spec, linked);
+    requireGlobalData(linked);
     const btf = loadBtf(spec, res, warn);
     const maps = new Map<string, LoadedMap>();
     for (const m of spec.maps) maps.set(m.name, createMap(spec, m, btf?.fd, res, options.pinRoot ?? ROOT_PIN_DIR, madePins));
@@ -74,6 +75,15 @@ export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedO
   }
 }
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Objects of the other byte order can be opened, inspected and patched, but the kernel only runs its own (libbpf too). */
+function requireHostByteOrder(spec: ObjectSpec): void {
+  if (spec.elf.littleEndian === HOST_LITTLE_ENDIAN) return;
+  const order = (le: boolean) => (le ? "little-endian (bpfel)" : "big-endian (bpfeb)");
+  throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `${spec.name} is ${order(spec.elf.littleEndian)}, but this kernel is ${order(HOST_LITTLE_ENDIAN)}: compile it with -target bpf (or bpfel) to load it here`);
+}
+
 function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
   const chosen = names ? names.map((n) => spec.program(n)) : spec.programs.filter((p) => p.autoload);
   for (const p of chosen) {
@@ -93,14 +103,13 @@ function link(spec: ObjectSpec, p: ProgramSpec): LinkedProgram {
 }
 
 /** Without global data support the verifier would reject the program obscurely: say what is missing instead. */
-function requireGlobalData(spec: ObjectSpec, linked: readonly LinkedProgram[]): void {
+function requireGlobalData(linked: readonly LinkedProgram[]): void {
   for (const l of linked) {
     const data = l.relocations.find((r) => r.kind === "data");
     if (data && !hasFeature("global_data")) {
       throw new UnsupportedFeatureError("global_data", "5.2", `program '${l.name}' uses global variable '${data.symbol}' (${data.targetSection}), which needs kernel ≥ 5.2 (global data)`);
     }
   }
-  void spec;
 }
 
 interface LoadedBtf {
