@@ -3,7 +3,7 @@
  * (linked, relocated, with func/line info) → metadata binding → mmap of data sections.
  * Every failure closes everything made so far.
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { type Btf, btfExtStrings, type BtfExtFuncInfo, type BtfExtLineInfo, BpfFuncInfoLayout, BpfLineInfoLayout } from "@x/btf";
 import { encodeInstructions, linkProgram, patchMapReferences, rebaseExtInfo, type LinkedProgram } from "@x/reloc";
 import {
@@ -17,6 +17,7 @@ import { LoadError, ObjectError } from "./errors.js";
 import { kernelTypeId } from "./kernel-btf.js";
 import { LoadedMap, LoadedObject, LoadedProgram } from "./loaded.js";
 import { kernelObjectName } from "./names.js";
+import { possibleCpus } from "./cpus.js";
 import { Resources } from "./resources.js";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "./spec.js";
 
@@ -372,18 +373,4 @@ function bindReadOnlyMaps(fd: ProgFd, p: ProgramSpec, maps: ReadonlyMap<string, 
 /** What the kernel will report as max_entries: a perf event array of 0 entries gets one per possible CPU (libbpf). */
 function effectiveMaxEntries(m: MapSpec): number {
   return m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? possibleCpus() : m.maxEntries;
-}
-
-let cpus: number | undefined;
-function possibleCpus(): number {
-  if (cpus === undefined) {
-    // Read like libbpf_num_possible_cpus: "0-3,5" → 6 (highest + 1).
-    try {
-      const text = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
-      cpus = Math.max(...text.split(",").map((r: string) => Number(r.split("-").pop()))) + 1;
-    } catch {
-      cpus = 1;
-    }
-  }
-  return cpus;
 }

@@ -6,6 +6,7 @@ import {
   type ProgFd, progInfo, progTestRun, type ProgTestRunOptions, type ProgTestRunResult,
   hasFeature,
 } from "@x/sys";
+import { userValueSize } from "./cpus.js";
 import { ObjectError } from "./errors.js";
 import type { Resources } from "./resources.js";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "./spec.js";
@@ -95,19 +96,40 @@ export class LoadedMap {
     };
   }
 
-  /** Look up `key`; returns the value, or undefined when absent. */
+  /**
+   * Bytes of one value as user space sees it: `valueSize`, or for per-CPU maps one 8-byte-aligned
+   * slot per possible CPU, back to back.
+   */
+  get userValueSize(): number {
+    return userValueSize(this.spec.type, this.spec.valueSize);
+  }
+
+  /** Look up `key`; returns the value (all CPUs' slots for per-CPU maps), or undefined when absent. */
   lookup(key: Uint8Array): Uint8Array | undefined {
-    const value = new Uint8Array(this.spec.valueSize);
+    this.#checkKey(key);
+    const value = new Uint8Array(this.userValueSize);
     return mapLookup(this.fd, key, value) ? value : undefined;
   }
 
-  /** Update `key` with `value` (BPF_ANY unless `flags` says otherwise). */
+  /** Update `key` with `value` (BPF_ANY unless `flags` says otherwise). Per-CPU maps take every CPU's slot. */
   update(key: Uint8Array, value: Uint8Array, flags?: number): void {
+    this.#checkKey(key);
+    // The kernel reads exactly this many bytes from `value`: a shorter buffer would be read past its end.
+    if (value.byteLength !== this.userValueSize) {
+      throw new ObjectError("OBJECT_BAD_VALUE", `map '${this.name}': value must be ${this.userValueSize} bytes, got ${value.byteLength}`, { map: this.name });
+    }
     mapUpdate(this.fd, key, value, flags);
+  }
+
+  #checkKey(key: Uint8Array): void {
+    if (key.byteLength !== this.spec.keySize) {
+      throw new ObjectError("OBJECT_BAD_VALUE", `map '${this.name}': key must be ${this.spec.keySize} bytes, got ${key.byteLength}`, { map: this.name });
+    }
   }
 
   /** Delete `key`; false when it was absent. */
   delete(key: Uint8Array): boolean {
+    this.#checkKey(key);
     return mapDelete(this.fd, key);
   }
 
