@@ -147,6 +147,13 @@ function viewOf(bytes: Uint8Array): DataView {
   const buffer = bytes.buffer;
   // A resizable or grown buffer needs a fresh view; a shorter cached view would be wrong.
   if (buffer === lastBuffer && lastView!.byteLength === buffer.byteLength) return lastView!;
+  // Small buffers (a bpf_attr, one record) are short-lived: a WeakMap entry for each would cost more,
+  // in lookups and in garbage collection, than a fresh view.
+  if (buffer.byteLength < 4096) {
+    lastBuffer = buffer;
+    lastView = new DataView(buffer);
+    return lastView;
+  }
   let dv = views.get(buffer);
   if (!dv || dv.byteLength !== buffer.byteLength) {
     dv = new DataView(buffer);
