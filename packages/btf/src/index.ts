@@ -17,3 +17,4 @@ export * from "./variables.js";
 export * from "./value.js";
 export * from "./format.js";
 export * from "./sanitize.js";
+export * from "./inplace.js";

@@ -37,6 +37,21 @@ export class StringTable {
   /** Size of the table in bytes. */
   get length(): number { return this.#bytes.length; }
 
+  /** Whether every byte is ASCII (then byte offsets and string indexes agree). */
+  get ascii(): boolean { return this.#ascii; }
+
+  /** Offset of a NUL-terminated occurrence of `s` in the table (the first), or undefined. ASCII tables only. */
+  offsetOf(s: string): number | undefined {
+    if (s === "") return 0;
+    if (!this.#ascii) return undefined;
+    const needle = `${s}\0`;
+    for (let at = this.#text.indexOf(needle); at >= 0; at = this.#text.indexOf(needle, at + 1)) {
+      // A match must start a string (follow a NUL), not end a longer one.
+      if (at === 0 || this.#text.charCodeAt(at - 1) === 0) return at;
+    }
+    return undefined;
+  }
+
   /**
    * The NUL-terminated string at `offset`.
    * @throws BtfError `BTF_BAD_STRING` when the offset is outside the table or the string is unterminated.

@@ -4,7 +4,7 @@
  * Every failure closes everything made so far.
  */
 import { mkdirSync, rmSync } from "node:fs";
-import { type Btf, btfExtStrings, type BtfExtFuncInfo, type BtfExtLineInfo, BpfFuncInfoLayout, BpfLineInfoLayout } from "@x/btf";
+import { type Btf, btfExtStrings, patchDatasecsInPlace, type BtfExtFuncInfo, type BtfExtLineInfo, BpfFuncInfoLayout, BpfLineInfoLayout } from "@x/btf";
 import { encodeInstructions, linkProgram, patchMapReferences, rebaseExtInfo, type LinkedProgram } from "@x/reloc";
 import {
   AttachType, BpfSyscallError, type BtfFd, btfLoad, hasFeature, kernelVersion, MapFlags, type MapFd, mapCreate, mapFreeze,
@@ -138,8 +138,11 @@ function prepareBtf(spec: ObjectSpec, btf: Btf): PreparedBtf | { skip: string } 
   } else {
     const sanitized = describeSanitized(plan);
     const out = markHiddenSubprogramsStatic(plan.btf, plan.btf !== btf, spec);
-    const enc = out.encodeWithStrings({ extraStrings: spec.btfExt ? btfExtStrings(spec.btfExt) : [] });
-    p = { bytes: enc.bytes, stringOffset: enc.stringOffset, needs, warnings: sanitized ? [sanitized] : [] };
+    // Unchanged types (the usual case on a current kernel): the object's own bytes with the DATASEC
+    // fix-up written in, as libbpf sends them; otherwise encode the edited table.
+    const enc = (out === btf ? patchDatasecsInPlace(btf, spec.elf.section(".BTF")!.data) : undefined)
+      ?? out.encodeWithStrings({ extraStrings: spec.btfExt ? btfExtStrings(spec.btfExt) : [] });
+    p = { bytes: enc.bytes, stringOffset: (s) => enc.stringOffset(s), needs, warnings: sanitized ? [sanitized] : [] };
   }
   prepared.set(spec, p);
   return p;
