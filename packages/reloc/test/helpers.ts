@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import * as elf from "@x/elf";
 import { SectionFlags, SectionType, SymbolBinding, SymbolType, SymbolVisibility } from "@x/elf";
 import { readCString, struct } from "@x/elf/layout";
-import { encodeInstructions, type Instruction, type RelocSection, type RelocSource, type RelocSymbol } from "@x/reloc";
+import { encodeInstructions, RelocationError, type Instruction, type RelocSection, type RelocSource, type RelocSymbol } from "@x/reloc";
 
 export const FIXTURES = fileURLToPath(new URL("../../../fixtures/obj/", import.meta.url));
 
@@ -214,4 +214,15 @@ export function craft(spec: { sections: CraftSection[]; symbols: CraftSymbol[]; 
     entries,
   }));
   return { littleEndian: le, sections, symbols, relocations };
+}
+
+/** Run `fn` and return the RelocationError it throws (any other outcome fails the test). */
+export function relocationError(fn: () => unknown): RelocationError {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof RelocationError)) throw e;
+    return e;
+  }
+  throw new Error("expected a RelocationError");
 }

@@ -3,17 +3,7 @@ import { SymbolBinding, SymbolType } from "@x/elf";
 import {
   collectRelocations, decodeInstructions, findPrograms, linkProgram, rebaseExtInfo, RelocationError, PseudoLd, type LinkedProgram,
 } from "@x/reloc";
-import { craft, fixtureBytes, I, parseObject } from "./helpers.js";
-
-function err(fn: () => unknown): RelocationError {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof RelocationError)) throw e;
-    return e;
-  }
-  throw new Error("expected a RelocationError");
-}
+import { craft, fixtureBytes, I, parseObject, relocationError as err } from "./helpers.js";
 
 const FUNC = { type: SymbolType.FUNC };
 const STATIC_FUNC = { type: SymbolType.FUNC, binding: SymbolBinding.LOCAL };

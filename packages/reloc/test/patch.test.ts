@@ -3,17 +3,7 @@ import {
   collectRelocations, decodeInstructions, encodeInstructions, formatInstructions, ldImm64Value, linkProgram, patchMapIndexes,
   patchMapReferences, RelocationError, PseudoLd, type ProgramRelocation,
 } from "@x/reloc";
-import { fixtureBytes, I, parseObject } from "./helpers.js";
-
-function err(fn: () => unknown): RelocationError {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof RelocationError)) throw e;
-    return e;
-  }
-  throw new Error("expected a RelocationError");
-}
+import { fixtureBytes, I, parseObject, relocationError as err } from "./helpers.js";
 
 const src = parseObject(fixtureBytes("globals.bpf.o"));
 const relocs = collectRelocations(src);

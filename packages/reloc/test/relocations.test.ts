@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SectionIndex, SectionType, SymbolBinding, SymbolType } from "@x/elf";
 import { collectRelocations, findPrograms, RelocationError, type ProgramRelocation, type RelocSource } from "@x/reloc";
-import { craft, fixtureBytes, haveObjdump, I, objdumpRelocations, parseObject, plain } from "./helpers.js";
-
-function err(fn: () => unknown): RelocationError {
-  try {
-    fn();
-  } catch (e) {
-    if (!(e instanceof RelocationError)) throw e;
-    return e;
-  }
-  throw new Error("expected a RelocationError");
-}
+import { craft, fixtureBytes, haveObjdump, I, objdumpRelocations, parseObject, plain, relocationError as err } from "./helpers.js";
 
 const FUNC = { type: SymbolType.FUNC };
 
