@@ -94,8 +94,18 @@ function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined):
   return chosen;
 }
 
+/** Linked programs per spec: linking is pure, so reloading a spec (the template workflow) does it once. */
+const linkedPrograms = new WeakMap<ObjectSpec, Map<string, LinkedProgram>>();
+
 function link(spec: ObjectSpec, p: ProgramSpec): LinkedProgram {
-  const linked = linkProgram(spec.elf, p.name, spec.relocations, { programs: spec.functions });
+  let cache = linkedPrograms.get(spec);
+  if (!cache) linkedPrograms.set(spec, (cache = new Map()));
+  let linked = cache.get(p.name);
+  if (!linked) {
+    // Patching copies the instructions (patchMapReferences returns new ones), so the cached link stays pristine.
+    linked = linkProgram(spec.elf, p.name, spec.relocations, { programs: spec.functions });
+    cache.set(p.name, linked);
+  }
   const ext = linked.relocations.find((r) => r.kind === "extern-ld64" || r.kind === "extern-call");
   if (ext) {
     throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}' uses extern '${ext.externName ?? ext.symbol}' (kconfig/ksym/kfunc externs are not supported yet)`, { program: p.name });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SymbolBinding, SymbolType } from "@x/elf";
 import {
-  collectRelocations, decodeInstructions, findPrograms, linkProgram, rebaseExtInfo, RelocationError, PseudoLd, type LinkedProgram,
+  collectRelocations, decodeInstructions, findPrograms, linkProgram, rebaseExtInfo, PseudoLd, type LinkedProgram,
 } from "@x/reloc";
 import { craft, fixtureBytes, I, parseObject, relocationError as err } from "./helpers.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   collectRelocations, decodeInstructions, encodeInstructions, formatInstructions, ldImm64Value, linkProgram, patchMapIndexes,
-  patchMapReferences, RelocationError, PseudoLd, type ProgramRelocation,
+  patchMapReferences, PseudoLd, type ProgramRelocation,
 } from "@x/reloc";
 import { fixtureBytes, I, parseObject, relocationError as err } from "./helpers.js";
 

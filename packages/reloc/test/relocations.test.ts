@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SectionIndex, SectionType, SymbolBinding, SymbolType } from "@x/elf";
-import { collectRelocations, findPrograms, RelocationError, type ProgramRelocation, type RelocSource } from "@x/reloc";
+import { collectRelocations, findPrograms, type ProgramRelocation, type RelocSource } from "@x/reloc";
 import { craft, fixtureBytes, haveObjdump, I, objdumpRelocations, parseObject, plain, relocationError as err } from "./helpers.js";
 
 const FUNC = { type: SymbolType.FUNC };

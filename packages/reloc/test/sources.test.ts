@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SymbolType } from "@x/elf";
 import { collectRelocations, findPrograms, linkProgram, patchMapReferences } from "@x/reloc";
-import { craft, fixtureBytes, hasElfFile, I, parseObject, readElfForTests } from "./helpers.js";
+import { craft, fixtureBytes, I, parseObject, readElfForTests } from "./helpers.js";
 
 const FIXTURES = ["globals.bpf.o", "example.bpf.o", "sections.bpf.o", "big.bpf.o", "sk_lookup.bpf.o"];
 
