@@ -76,6 +76,14 @@ for i in "${selected[@]}"; do
     source "$out/meta.env"
     log "$name: Linux $KVER ($PKG $DEBVER from $suite)"
     boot_kernel "$name" "$cache/kernels/${PKG}_$DEBVER" "$KVER" "$out" "$timeout"
+    # A kernel that dies while booting, before the suite printed anything, is the emulator's problem
+    # (TCG races in early text patching have been seen), not the tests': boot it once more, keeping the log.
+    source "$out/vm.env"
+    if [ "$VM_STATUS" != ok ] && [ "$VM_STATUS" != timeout ] && [ ! -s "$out/output.log" ]; then
+      mv "$out/console.log" "$out/console.boot-failure.log"
+      log "$name: VM $VM_STATUS while booting, before the suite started (console.boot-failure.log); booting again"
+      boot_kernel "$name" "$cache/kernels/${PKG}_$DEBVER" "$KVER" "$out" "$timeout"
+    fi
   fi
   source "$out/vm.env"
   log "$name: VM $VM_STATUS, suite exit $VM_RC, ${VM_SECONDS}s"
