@@ -1,14 +1,36 @@
 #!/usr/bin/env bash
 # Brings a fresh machine to a working tree: pnpm, dependencies, the Debian tools the tests use, a build.
-# Idempotent and quiet when everything is already there.
+# Idempotent and quiet when everything is already there; each step it does take is named on one line,
+# and the output of a failed step is printed (logs of pnpm's and npm's installs and of the build are in .cache/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/lib/apt.sh
+mkdir -p .cache
+
+# logged LOG WHAT CMD…: runs CMD with its output in LOG; silent when it succeeds, else prints LOG and exits.
+logged() {
+  local log=$1 what=$2 rc=0
+  shift 2
+  "$@" >"$log" 2>&1 || rc=$?
+  [ "$rc" = 0 ] && return 0
+  cat "$log" >&2
+  echo "setup: $what failed: \`$*\` exited $rc (output above, also in $log)" >&2
+  exit 1
+}
 
 pnpm_version=$(node -p 'require("./package.json").packageManager.split("@")[1]')
-if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
-  echo "setup: installing pnpm $pnpm_version" >&2
-  npm install -g --silent "pnpm@$pnpm_version" >/dev/null
+have=$(pnpm --version 2>/dev/null || true)
+if [ "$have" != "$pnpm_version" ]; then
+  echo "setup: installing pnpm $pnpm_version with npm (pnpm on PATH: ${have:-none})" >&2
+  logged .cache/npm-install-pnpm.log "installing pnpm" npm install -g "pnpm@$pnpm_version"
+  hash -r
+  have=$(pnpm --version 2>/dev/null || true)
+  if [ "$have" != "$pnpm_version" ]; then
+    prefix=$(npm prefix -g 2>/dev/null || echo '?')
+    echo "setup: npm installed pnpm $pnpm_version into $prefix/bin, but the pnpm on PATH is" \
+      "$(command -v pnpm || echo 'missing') (version ${have:-unknown}): put $prefix/bin first in PATH" >&2
+    exit 1
+  fi
 fi
 
 # Debian tools: clang-19 builds fixtures, llvm-19 and bpftool/libbpf-dev are the reference the tests compare with.
@@ -17,14 +39,18 @@ need_cmd llvm-readelf-19 llvm-19
 need_cmd bpftool bpftool
 need_pkg libbpf-dev /usr/include/bpf/libbpf.h
 need_cmd gcc gcc
+# libbpf's own sources (tools/lib/bpf of the kernel tree), which a test reads to generate a table.
+need_pkg linux-source-6.12 /usr/src/linux-source-6.12.tar.xz
 
-if [ ! -d node_modules/.pnpm ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
-  echo "setup: installing dependencies" >&2
-  pnpm install --frozen-lockfile --reporter=silent
+if [ ! -d node_modules/.pnpm ]; then
+  why="no node_modules"
+elif [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
+  why="pnpm-lock.yaml is newer than node_modules"
+else
+  why=
 fi
-mkdir -p .cache
-if ! TURBO_TELEMETRY_DISABLED=1 pnpm exec turbo run build --output-logs=errors-only >.cache/build.log 2>&1; then
-  cat .cache/build.log >&2
-  echo "setup: build failed" >&2
-  exit 1
+if [ -n "$why" ]; then
+  echo "setup: installing dependencies with pnpm ($why)" >&2
+  logged .cache/pnpm-install.log "installing dependencies" pnpm install --frozen-lockfile
 fi
+logged .cache/build.log "the build" env TURBO_TELEMETRY_DISABLED=1 pnpm exec turbo run build --output-logs=errors-only
