@@ -7,7 +7,8 @@
 # Environment:
 #   XBPF_VM_KERNELS=6.1,5.10   names from kernels.conf to run (default: all, in file order)
 #   XBPF_VM_TIMEOUT=900        seconds per kernel (boot + suite) before it counts as a timeout
-#   XBPF_VM_ACCEL=tcg|kvm      skip the KVM probe;  XBPF_VM_NO_VNG=1  do not use vng even when on PATH
+#   XBPF_VM_ACCEL=tcg|kvm      skip the KVM probe (its answer is cached per machine and said at every run)
+#   XBPF_VM_NO_VNG=1           do not use vng even when on PATH
 #   XBPF_VM_MIRROR=URI         Debian mirror (default: the one in this machine's apt sources)
 #   XBPF_VM_APT_MAX_AGE=86400  seconds before the per-suite package lists are refreshed
 #   XBPF_VM_KOPT="…"           extra kernel command line (debugging)
@@ -17,6 +18,12 @@ source "$vm_dir/lib/kernel.sh"
 source "$vm_dir/lib/initramfs.sh"
 source "$vm_dir/lib/boot.sh"
 cd "$repo"
+
+# fetch_meta SUITE WHAT META: fetches the kernel and writes what the matrix says about it to META.
+fetch_meta() {
+  fetch_kernel "$1" "$2"
+  printf 'SUITE=%s\nKVER=%s\nPKG=%s\nDEBVER=%s\n' "$1" "$K_VER" "$K_PKG" "$K_DEBVER" >"$3"
+}
 
 [ "$(id -u)" = 0 ] || die "needs root (BPF in the guest and on the host, apt for the tools)"
 ensure_tools
@@ -68,8 +75,11 @@ for i in "${selected[@]}"; do
     log "$name: Linux $(uname -r), directly on the host"
     run_on_host "$name" "$out" "$timeout"
   else
-    if ! (fetch_kernel "$suite" "$what" && printf 'SUITE=%s\nKVER=%s\nPKG=%s\nDEBVER=%s\n' \
-      "$suite" "$K_VER" "$K_PKG" "$K_DEBVER" >"$out/meta.env"); then
+    # A kernel that cannot be fetched fails its row and the others still run. run_step keeps errexit in
+    # force inside fetch_kernel (an `if ! (fetch_kernel …)` would switch it off and go on with empty values).
+    run_step fetched fetch_meta "$suite" "$what" "$out/meta.env"
+    if [ "$fetched" != 0 ]; then
+      log "$name: fetching the kernel failed (above): this kernel counts as failed"
       printf 'VM_STATUS=fetch-failed\nVM_RC=1\nVM_SECONDS=0\n' >"$out/vm.env"
       continue
     fi
@@ -80,7 +90,7 @@ for i in "${selected[@]}"; do
     # (TCG races in early text patching have been seen), not the tests': boot it once more, keeping the log.
     source "$out/vm.env"
     if [ "$VM_STATUS" != ok ] && [ "$VM_STATUS" != timeout ] && [ ! -s "$out/output.log" ]; then
-      mv "$out/console.log" "$out/console.boot-failure.log"
+      [ ! -e "$out/console.log" ] || mv "$out/console.log" "$out/console.boot-failure.log"
       log "$name: VM $VM_STATUS while booting, before the suite started (console.boot-failure.log); booting again"
       boot_kernel "$name" "$cache/kernels/${PKG}_$DEBVER" "$KVER" "$out" "$timeout"
     fi

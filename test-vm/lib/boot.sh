@@ -1,31 +1,79 @@
 # Boots one kernel in QEMU (or through vng when it is on PATH) and runs guest/suite.sh inside.
 # Sourced; needs common.sh and initramfs.sh.
 
-# accel: "kvm" only when a quick boot proves KVM works here (nested KVM can hang at boot), else "tcg".
-# The answer is cached per host kernel and QEMU version; XBPF_VM_ACCEL=kvm|tcg forces one.
-# pick_accel VMLINUZ
+# What the KVM probe uses; the tests point these at fakes.
+kvm_dev=/dev/kvm
+kvm_probe_busybox=/bin/busybox
+kvm_probe_timeout=30
+
+# pick_accel VMLINUZ: sets accel to "kvm" only when a quick boot of VMLINUZ proves KVM works here (nested
+# KVM can hang at boot, or make QEMU abort: "failed to set MSR 0x10a"), else "tcg", and says on stderr what
+# it decided and why. The answer is cached per host kernel and QEMU version in CACHE/kvm-probe (delete it to
+# probe again) and still said when it comes from there; XBPF_VM_ACCEL=kvm|tcg forces one. Decides once a run.
 pick_accel() {
-  if [ -n "${XBPF_VM_ACCEL:-}" ]; then accel=$XBPF_VM_ACCEL; return; fi
-  local f=$cache/kvm-probe key
-  key="$(uname -r) $(qemu-system-x86_64 --version | head -n1)"
-  if [ -e "$f" ] && [ "$(sed -n 1p "$f")" = "$key" ]; then accel=$(sed -n 2p "$f"); return; fi
-  accel=tcg
-  if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-    local d
-    d=$(mktemp -d)
-    mkdir -p "$d/root/bin"
-    cp /bin/busybox "$d/root/bin/busybox"
-    printf '#!/bin/busybox sh\n/bin/busybox echo xbpf-kvm-ok\n/bin/busybox poweroff -f\n' >"$d/root/init"
-    chmod 755 "$d/root/init"
-    (cd "$d/root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$d/initrd"
-    (timeout -k 5 30 qemu-system-x86_64 -nodefaults -display none -no-reboot -machine q35 -accel kvm -cpu host \
-      -m 256M -kernel "$1" -initrd "$d/initrd" -append "console=ttyS0 panic=-1 quiet" -serial "file:$d/log" \
-      </dev/null; :) >/dev/null 2>&1
-    grep -q xbpf-kvm-ok "$d/log" 2>/dev/null && accel=kvm
-    rm -rf "$d"
+  [ -z "${accel_reason:-}" ] || return 0
+  if [ -n "${XBPF_VM_ACCEL:-}" ]; then
+    case $XBPF_VM_ACCEL in kvm | tcg) ;; *) die "XBPF_VM_ACCEL is '$XBPF_VM_ACCEL': kvm or tcg" ;; esac
+    accel=$XBPF_VM_ACCEL accel_reason="XBPF_VM_ACCEL=$XBPF_VM_ACCEL"
+    log "$accel_reason: using ${accel^^}"
+    return 0
   fi
-  mkdir -p "$cache" && printf '%s\n%s\n' "$key" "$accel" >"$f"
-  log "KVM probe: using $accel"
+  local f=$cache/kvm-probe version key
+  version=$(qemu-system-x86_64 --version) || die "qemu-system-x86_64 --version failed"
+  key="$(uname -r) ${version%%$'\n'*}"
+  local cached=()
+  [ ! -e "$f" ] || mapfile -t cached <"$f"
+  if [ "${cached[0]:-}" = "$key" ] && [[ ${cached[1]:-} =~ ^(kvm|tcg)$ ]] && [ -n "${cached[2]:-}" ]; then
+    accel=${cached[1]} accel_reason=${cached[2]}
+    log "$accel_reason: using ${accel^^} (cached in $f)"
+    return 0
+  fi
+  accel=tcg
+  if [ ! -e "$kvm_dev" ]; then
+    accel_reason="no $kvm_dev"
+  elif [ ! -r "$kvm_dev" ] || [ ! -w "$kvm_dev" ]; then
+    accel_reason="$kvm_dev is not readable and writable here"
+  else
+    kvm_probe "$1"
+  fi
+  mkdir -p "$cache"
+  printf '%s\n' "$key" "$accel" "$accel_reason" >"$f"
+  log "$accel_reason: using ${accel^^}"
+}
+
+# kvm_probe VMLINUZ: boots VMLINUZ with -accel kvm into a busybox init that prints a marker and powers off;
+# sets accel=kvm when that worked (marker seen, QEMU exit 0), and accel_reason to what happened.
+kvm_probe() {
+  local d=$cache/kvm-probe.d rc=0
+  rm -rf "$d"
+  mkdir -p "$d/root/bin"
+  cp "$kvm_probe_busybox" "$d/root/bin/busybox"
+  printf '#!/bin/busybox sh\n/bin/busybox echo xbpf-kvm-ok\n/bin/busybox poweroff -f\n' >"$d/root/init"
+  chmod 755 "$d/root/init"
+  (cd "$d/root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$d/initrd" ||
+    die "cannot pack the initramfs of the KVM probe"
+  # QEMU may abort (exit 134): the subshell keeps its core and bash's "Aborted" line out of the way,
+  # and the status is taken, not left to errexit.
+  (
+    ulimit -c 0
+    timeout -k 5 "$kvm_probe_timeout" qemu-system-x86_64 -nodefaults -display none -no-reboot -machine q35 \
+      -accel kvm -cpu host -m 256M -kernel "$1" -initrd "$d/initrd" -append "console=ttyS0 panic=-1 quiet" \
+      -serial "file:$d/console" </dev/null
+    exit $?
+  ) >"$d/qemu.log" 2>&1 || rc=$?
+  local first
+  first=$(sed -n '/[^[:space:]]/{s/^[[:space:]]*//;p;q}' "$d/qemu.log")
+  first=${first:0:200}
+  if [ "$rc" = 0 ] && grep -q xbpf-kvm-ok "$d/console" 2>/dev/null; then
+    accel=kvm accel_reason="KVM works here"
+  elif [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+    accel_reason="KVM unusable here (QEMU did not finish within ${kvm_probe_timeout}s)"
+  elif [ "$rc" = 0 ]; then
+    accel_reason="KVM unusable here (QEMU exit 0, but the probe's marker is not on the console${first:+: $first})"
+  else
+    accel_reason="KVM unusable here (QEMU exit $rc${first:+: $first})"
+  fi
+  rm -rf "$d"
 }
 
 # write_suite_env OUT TIMEOUT FILES...: the parameters guest/suite.sh reads.
@@ -93,6 +141,9 @@ boot_kernel() {
     status=crash rc=${host_rc:-1}
     [ "$rc" = 0 ] && rc=1
   fi
+  if [ "$status" = crash ] && [ -s "$out/qemu.log" ]; then
+    log "$name: QEMU exit $host_rc: $(sed -n '/[^[:space:]]/{p;q}' "$out/qemu.log") (qemu.log)"
+  fi
   printf 'VM_STATUS=%s\nVM_RC=%s\nVM_SECONDS=%s\nVM_ACCEL=%s\n' "$status" "$rc" "$secs" "$accel" >"$out/vm.env"
 }
 
@@ -100,7 +151,8 @@ boot_kernel() {
 run_on_host() {
   local name=$1 out=$2 t=$3 start=$SECONDS rc
   rm -f "$out/status" "$out/results.json"
-  bash "$vm_dir/guest/suite.sh" "$out" </dev/null 2>&1 | tee "$out/output.log" | sed -u "s/^/[$name] /"
+  # The suite's status is in OUT/status: under pipefail its failure must not end the run here.
+  { bash "$vm_dir/guest/suite.sh" "$out" </dev/null 2>&1 || true; } | tee "$out/output.log" | sed -u "s/^/[$name] /"
   rc=$(cat "$out/status" 2>/dev/null || echo 1)
   printf 'VM_STATUS=ok\nVM_RC=%s\nVM_SECONDS=%s\nVM_ACCEL=none\n' "$rc" "$((SECONDS - start))" >"$out/vm.env"
 }

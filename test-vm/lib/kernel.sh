@@ -2,6 +2,8 @@
 # `dpkg-deb -x` into test-vm/.cache/kernels/PACKAGE_VERSION, then .ko.xz decompressed and depmod run so the
 # same tree boots with our runner and with `vng --run TREE/boot/vmlinuz-KVER`.
 # Sourced; needs common.sh. fetch_kernel sets K_TREE, K_VER (uname -r), K_PKG, K_DEBVER.
+# Every step that can fail either dies saying why or checks its result: run.sh runs fetch_kernel through
+# run_step (errexit in force), and a missing answer must never turn into an empty variable further on.
 
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
@@ -20,7 +22,10 @@ apt_opts() {
 suite_update() {
   local suite=$1 d=$cache/apt/$1
   mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-  local mirror=${XBPF_VM_MIRROR:-$(node "$vm_dir/lib/apt-sources.mjs")} || die "no Debian mirror in this machine's apt sources"
+  local mirror=${XBPF_VM_MIRROR:-}
+  if [ -z "$mirror" ]; then
+    mirror=$(node "$vm_dir/lib/apt-sources.mjs") || die "no Debian mirror in this machine's apt sources (set XBPF_VM_MIRROR)"
+  fi
   if [ -r "$keyring" ]; then
     echo "deb [signed-by=$keyring] $mirror $suite main" >"$d/sources.list"
     rm -f "$d/insecure"
@@ -47,12 +52,16 @@ resolve_kernel() {
   local suite=$1 what=$2 prefix=
   [ "$what" = newest ] || prefix=${what//./\\.}[.-]
   apt_opts "$suite"
-  local pkg
-  pkg=$(apt-cache "${opts[@]}" --names-only search "^linux-image-${prefix}" | awk '{print $1}' |
-    grep -E '^linux-image-[0-9][0-9a-z.+~-]*-amd64$' | grep -vE -- '-(cloud|rt)-amd64$' | sort -V | tail -n1)
+  local found pkg
+  found=$(apt-cache "${opts[@]}" --names-only search "^linux-image-${prefix}") || die "apt-cache search failed in $suite"
+  # One awk for the filtering: no grep that fails on no match in the pipeline (pipefail), no early exit.
+  pkg=$(awk '$1 ~ /^linux-image-[0-9][0-9a-z.+~-]*-amd64$/ && $1 !~ /-(cloud|rt)-amd64$/ { print $1 }' <<<"$found" |
+    sort -V | tail -n1)
   [ -n "$pkg" ] || die "no generic amd64 kernel image matching '$what' in $suite"
-  local ver
-  ver=$(apt-cache "${opts[@]}" show --no-all-versions "$pkg" | sed -n 's/^Version: //p' | head -n1)
+  local info ver
+  info=$(apt-cache "${opts[@]}" show --no-all-versions "$pkg") || die "apt-cache show $pkg failed in $suite"
+  ver=$(awk '/^Version: / { print $2; exit }' <<<"$info")
+  [ -n "$ver" ] || die "apt-cache show $pkg in $suite gives no Version"
   echo "$pkg $ver"
 }
 
@@ -61,37 +70,59 @@ resolve_kernel() {
 kernel_packages() {
   local suite=$1 pkg=$2 kver=${2#linux-image-}
   apt_opts "$suite"
+  local info
+  info=$(apt-cache "${opts[@]}" show --no-all-versions "$pkg") || die "apt-cache show $pkg failed in $suite"
   echo "$pkg"
-  apt-cache "${opts[@]}" show --no-all-versions "$pkg" | sed -n 's/^Depends: //p' | tr ',|' '\n\n' |
-    awk '{print $1}' | grep -Fx -e "linux-binary-$kver" -e "linux-modules-$kver" -e "linux-base-$kver" || true
+  # Dependencies one per line, kept when they are one of the split packages (none for older kernels).
+  sed -n 's/^Depends: //p' <<<"$info" | tr ',|' '\n\n' |
+    awk -v b="linux-binary-$kver" -v m="linux-modules-$kver" -v s="linux-base-$kver" '$1 == b || $1 == m || $1 == s { print $1 }'
+
 }
 
 # fetch_kernel SUITE WHAT: makes sure the tree is in the cache; sets K_TREE K_VER K_PKG K_DEBVER.
 fetch_kernel() {
   local suite=$1 what=$2
   suite_update "$suite"
-  read -r K_PKG K_DEBVER < <(resolve_kernel "$suite" "$what")
+  local resolved
+  # Not `read … < <(resolve_kernel …)`: a process substitution's failure is ignored and read would leave
+  # K_PKG empty. resolve_kernel has already said why when it fails.
+  resolved=$(resolve_kernel "$suite" "$what") || exit 1
+  read -r K_PKG K_DEBVER <<<"$resolved"
+  [ -n "$K_PKG" ] && [ -n "$K_DEBVER" ] || die "resolve_kernel $suite $what gave '$resolved', not PACKAGE VERSION"
   K_TREE=$cache/kernels/${K_PKG}_${K_DEBVER}
   if [ ! -e "$K_TREE/.complete" ]; then
     log "fetching $K_PKG $K_DEBVER ($suite)"
     local tmp=$K_TREE.tmp
     rm -rf "$tmp" && mkdir -p "$tmp/debs" "$tmp/root"
     apt_opts "$suite"
-    local p pkgs=()
-    for p in $(kernel_packages "$suite" "$K_PKG"); do pkgs+=("$p=$K_DEBVER"); done
+    local p list pkgs=()
+    list=$(kernel_packages "$suite" "$K_PKG") || exit 1
+    for p in $list; do pkgs+=("$p=$K_DEBVER"); done
     (cd "$tmp/debs" && apt-get -q "${opts[@]}" download "${pkgs[@]}" >"$tmp/download.log" 2>&1) ||
       { cat "$tmp/download.log" >&2; die "apt-get download ${pkgs[*]} failed"; }
-    for p in "$tmp"/debs/*.deb; do dpkg-deb -x "$p" "$tmp/root"; done
+    for p in "${pkgs[@]}"; do
+      compgen -G "$tmp/debs/${p%%=*}_*.deb" >/dev/null || die "apt-get download gave no .deb for $p (see $tmp/download.log)"
+    done
+    for p in "$tmp"/debs/*.deb; do dpkg-deb -x "$p" "$tmp/root" || die "dpkg-deb -x $p failed"; done
     prepare_tree "$tmp/root"
     rm -rf "$K_TREE" && mv "$tmp/root" "$K_TREE" && rm -rf "$tmp"
     printf '%s\n' "package=$K_PKG" "version=$K_DEBVER" "suite=$suite" >"$K_TREE/.complete"
   fi
   touch "$K_TREE/.complete" # last use, for the cache pruning in run.sh
   K_VER=$(tree_kver "$K_TREE")
+  [ -n "$K_VER" ] || die "no lib/modules/KVER in $K_TREE (delete it to fetch it again)"
 }
 
-# tree_kver TREE: the kernel release (uname -r) of an unpacked tree.
-tree_kver() { basename "$(ls -d "$1"/lib/modules/*/ | head -n1)"; }
+# tree_kver TREE: the kernel release (uname -r) of an unpacked tree; empty when it has none.
+tree_kver() {
+  local d
+  for d in "$1"/lib/modules/*/; do
+    if [ -d "$d" ]; then
+      basename "$d"
+      return 0
+    fi
+  done
+}
 
 # prepare_tree ROOT: normalise an unpacked kernel tree: lib/modules reachable (usr-merged packages ship
 # usr/lib/modules), boot/vmlinuz-KVER present, modules uncompressed (busybox insmod and vng's initramfs
