@@ -69,9 +69,9 @@ export class Btf {
   type<K extends BtfKind>(id: number, kind: K): BtfTypeOf<K>;
   type(id: number, kind?: BtfKind): BtfType {
     const t = Number.isInteger(id) && id >= 0 ? this.types[id] : undefined;
-    if (!t) throw new BtfError("BTF_BAD_TYPE_ID", `type id ${id} is out of range (0..${this.types.length - 1})`, { typeId: id });
+    if (!t) throw new BtfError("BTF_BAD_TYPE_ID", `type id ${id} is out of range (0..${this.types.length - 1})`, { btfTypeId: id });
     if (kind !== undefined && t.kind !== kind) {
-      throw new BtfError("BTF_BAD_KIND", `type [${id}] ${t.name ? `'${t.name}' ` : ""}is ${t.kind}, expected ${kind}`, { typeId: id, kind: t.kind });
+      throw new BtfError("BTF_BAD_KIND", `type [${id}] ${t.name ? `'${t.name}' ` : ""}is ${t.kind}, expected ${kind}`, { btfTypeId: id, btfKind: t.kind });
     }
     return t;
   }
@@ -151,7 +151,7 @@ export class Btf {
           id = t.type;
           break;
         default:
-          throw new BtfError("BTF_NO_SIZE", `type [${id}] ${t.kind}${t.name ? ` '${t.name}'` : ""} has no size`, { typeId: id, kind: t.kind });
+          throw new BtfError("BTF_NO_SIZE", `type [${id}] ${t.kind}${t.name ? ` '${t.name}'` : ""} has no size`, { btfTypeId: id, btfKind: t.kind });
       }
     }
   }
@@ -191,7 +191,7 @@ export class Btf {
           return max;
         }
         default:
-          throw new BtfError("BTF_NO_SIZE", `type [${id}] ${t.kind}${t.name ? ` '${t.name}'` : ""} has no alignment`, { typeId: id, kind: t.kind });
+          throw new BtfError("BTF_NO_SIZE", `type [${id}] ${t.kind}${t.name ? ` '${t.name}'` : ""} has no alignment`, { btfTypeId: id, btfKind: t.kind });
       }
     }
   }
@@ -231,10 +231,10 @@ function deepCopy(v: unknown): unknown {
 }
 
 function loop(id: number, kind: string): BtfError {
-  return new BtfError("BTF_LOOP", `type [${id}]: reference chain loops`, { typeId: id, kind });
+  return new BtfError("BTF_LOOP", `type [${id}]: reference chain loops`, { btfTypeId: id, btfKind: kind });
 }
 
 function checkedSize(n: number, id: number): number {
-  if (n > 0xffffffff) throw new BtfError("BTF_INVALID", `type [${id}]: size ${n} does not fit in 32 bits`, { typeId: id });
+  if (n > 0xffffffff) throw new BtfError("BTF_INVALID", `type [${id}]: size ${n} does not fit in 32 bits`, { btfTypeId: id });
   return n;
 }

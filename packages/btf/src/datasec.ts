@@ -4,20 +4,10 @@
  *
  * @packageDocumentation
  */
+import { SymbolBinding, SymbolType, SymbolVisibility } from "@x/elf";
 import type { Btf } from "./btf.js";
 import { BtfError } from "./errors.js";
 import type { BtfDatasec } from "./types.js";
-
-/** `STT_OBJECT`. */
-export const STT_OBJECT = 1;
-/** `STB_GLOBAL`. */
-export const STB_GLOBAL = 1;
-/** `STB_WEAK`. */
-export const STB_WEAK = 2;
-/** `STV_INTERNAL`. */
-export const STV_INTERNAL = 1;
-/** `STV_HIDDEN`. */
-export const STV_HIDDEN = 2;
 
 /** A symbol as seen by the fix-up. */
 export interface DatasecSymbol {
@@ -81,7 +71,7 @@ function fixupDatasec(btf: Btf, id: number, t: BtfDatasec, src: DatasecSource): 
       if (size === undefined || size === 0) {
         throw new BtfError("BTF_MISSING_SECTION",
           `DATASEC '${sec}': ${size === undefined ? "no ELF section of that name" : "the ELF section is empty"}, cannot determine its size`,
-          { typeId: id, kind: "DATASEC" });
+          { btfTypeId: id, btfKind: "DATASEC" });
       }
       t.size = size;
       fixOffsets = true;
@@ -90,17 +80,17 @@ function fixupDatasec(btf: Btf, id: number, t: BtfDatasec, src: DatasecSource): 
       const v = btf.types[vsi.type];
       if (!v || v.kind !== "VAR") {
         throw new BtfError("BTF_BAD_KIND", `DATASEC '${sec}': entry #${i} (type [${vsi.type}]) is ${v ? v.kind : "out of range"}, expected VAR`,
-          { typeId: vsi.type, ...(v ? { kind: v.kind } : {}) });
+          { btfTypeId: vsi.type, btfKind: v?.kind });
       }
       if (v.linkage === "static" || v.linkage === "extern") continue;
       const sym = src.symbol(sec, v.name);
-      if (!sym || sym.type !== STT_OBJECT || (sym.binding !== STB_GLOBAL && sym.binding !== STB_WEAK)) {
+      if (!sym || sym.type !== SymbolType.OBJECT || (sym.binding !== SymbolBinding.GLOBAL && sym.binding !== SymbolBinding.WEAK)) {
         throw new BtfError("BTF_MISSING_SYMBOL",
           `DATASEC '${sec}': no global object symbol for variable '${v.name}' in section '${sec}'`,
-          { typeId: vsi.type, kind: "VAR" });
+          { btfTypeId: vsi.type, btfKind: "VAR" });
       }
       if (fixOffsets) vsi.offset = sym.value;
-      if (sym.visibility === STV_HIDDEN || sym.visibility === STV_INTERNAL) v.linkage = "static";
+      if (sym.visibility === SymbolVisibility.HIDDEN || sym.visibility === SymbolVisibility.INTERNAL) v.linkage = "static";
     }
   }
   t.vars.sort((a, b) => a.offset - b.offset);
@@ -125,7 +115,7 @@ export function datasecSourceFromElf(elf: DatasecElf): DatasecSource {
     let m = bySection.get(secName);
     if (!m) bySection.set(secName, (m = new Map()));
     const prev = m.get(s.name);
-    const good = (x: DatasecSymbol) => x.type === STT_OBJECT && (x.binding === STB_GLOBAL || x.binding === STB_WEAK);
+    const good = (x: DatasecSymbol) => x.type === SymbolType.OBJECT && (x.binding === SymbolBinding.GLOBAL || x.binding === SymbolBinding.WEAK);
     if (!prev || (!good(prev) && good(s))) m.set(s.name, { value: s.value, binding: s.binding, visibility: s.visibility, type: s.type });
   }
   return {

@@ -6,7 +6,7 @@
 import { BtfError } from "./errors.js";
 import {
   BtfArrayLayout, BtfDeclTagLayout, BtfEnum64Layout, BtfEnumLayout, BtfHeaderLayout, BtfIntLayout,
-  BtfMemberLayout, BtfParamLayout, BtfTypeLayout, BtfVarLayout, BtfVarSecinfoLayout,
+  BtfMemberLayout, BtfParamLayout, BtfTypeLayout, BtfVarLayout, BtfVarSecinfoLayout, btfTypeExtraSize,
 } from "./layouts.js";
 import { StringTableBuilder } from "./strings.js";
 import { BTF_LINKAGE_NAMES, BtfKindId, type BtfLinkage, type BtfType } from "./types.js";
@@ -31,20 +31,10 @@ const T = {
   size: BtfTypeLayout.size,
 };
 
-/** Bytes that follow the common `btf_type` for type `t`. */
+/** Bytes that follow the common `btf_type` for type `t` ({@link btfTypeExtraSize} with its entry count). */
 export function extraSize(t: BtfType): number {
-  switch (t.kind) {
-    case "INT": return BtfIntLayout.size;
-    case "ARRAY": return BtfArrayLayout.size;
-    case "STRUCT": case "UNION": return t.members.length * BtfMemberLayout.size;
-    case "ENUM": return t.values.length * BtfEnumLayout.size;
-    case "ENUM64": return t.values.length * BtfEnum64Layout.size;
-    case "FUNC_PROTO": return t.params.length * BtfParamLayout.size;
-    case "VAR": return BtfVarLayout.size;
-    case "DATASEC": return t.vars.length * BtfVarSecinfoLayout.size;
-    case "DECL_TAG": return BtfDeclTagLayout.size;
-    default: return 0;
-  }
+  const entries = "members" in t ? t.members.length : "values" in t ? t.values.length : "params" in t ? t.params.length : "vars" in t ? t.vars.length : 0;
+  return btfTypeExtraSize(t.kind, entries);
 }
 
 /**
@@ -67,15 +57,15 @@ export function encodeBtf(types: readonly BtfType[], littleEndian: boolean, extr
     const t = types[id]!;
     const ctx = (what: string) => `type [${id}] ${t.kind}${t.name ? ` '${t.name}'` : ""}: ${what}`;
     const u32 = (v: number, what: string, max = 0xffffffff) => {
-      if (!Number.isInteger(v) || v < 0 || v > max) throw new BtfError("BTF_INVALID", ctx(`${what} ${v} is out of range (0..${max})`), { typeId: id, kind: t.kind });
+      if (!Number.isInteger(v) || v < 0 || v > max) throw new BtfError("BTF_INVALID", ctx(`${what} ${v} is out of range (0..${max})`), { btfTypeId: id, btfKind: t.kind });
       return v;
     };
     const ref = (v: number, what: string) => {
-      if (!Number.isInteger(v) || v < 0 || v >= n) throw new BtfError("BTF_BAD_TYPE_ID", ctx(`${what} type id ${v} is out of range (0..${n - 1})`), { typeId: id, kind: t.kind });
+      if (!Number.isInteger(v) || v < 0 || v >= n) throw new BtfError("BTF_BAD_TYPE_ID", ctx(`${what} type id ${v} is out of range (0..${n - 1})`), { btfTypeId: id, btfKind: t.kind });
       return v;
     };
     const kindNum = BtfKindId[t.kind];
-    if (kindNum === undefined || kindNum === 0) throw new BtfError("BTF_BAD_KIND", ctx("unknown or misplaced kind"), { typeId: id, kind: t.kind });
+    if (kindNum === undefined || kindNum === 0) throw new BtfError("BTF_BAD_KIND", ctx("unknown or misplaced kind"), { btfTypeId: id, btfKind: t.kind });
     let vlen = 0;
     let kflag = false;
     let sizeType = 0;
@@ -123,7 +113,7 @@ export function encodeBtf(types: readonly BtfType[], littleEndian: boolean, extr
           let o: number;
           if (kflag) o = ((u32(m.bitSize, "member bitfield size", 0xff) << 24) | u32(m.bitOffset, `member '${m.name}' bit offset`, 0xffffff)) >>> 0;
           else {
-            if (m.bitSize !== 0) throw new BtfError("BTF_INVALID", ctx(`member '${m.name}' has a bitfield size but kindFlag is false`), { typeId: id, kind: t.kind });
+            if (m.bitSize !== 0) throw new BtfError("BTF_INVALID", ctx(`member '${m.name}' has a bitfield size but kindFlag is false`), { btfTypeId: id, btfKind: t.kind });
             o = u32(m.bitOffset, `member '${m.name}' bit offset`);
           }
           dv.setUint32(off + mName, strs.add(m.name), le);
@@ -141,7 +131,7 @@ export function encodeBtf(types: readonly BtfType[], littleEndian: boolean, extr
         const E = BtfEnumLayout;
         for (const v of t.values) {
           const ok = Number.isInteger(v.value) && (t.signed ? v.value >= -0x80000000 && v.value <= 0x7fffffff : v.value >= 0 && v.value <= 0xffffffff);
-          if (!ok) throw new BtfError("BTF_INVALID", ctx(`value ${v.name}=${v.value} does not fit a ${t.signed ? "signed" : "unsigned"} 32-bit enum`), { typeId: id, kind: t.kind });
+          if (!ok) throw new BtfError("BTF_INVALID", ctx(`value ${v.name}=${v.value} does not fit a ${t.signed ? "signed" : "unsigned"} 32-bit enum`), { btfTypeId: id, btfKind: t.kind });
           dv.setUint32(off + E.field("name_off").offset, strs.add(v.name), le);
           dv.setUint32(off + E.field("val").offset, v.value >>> 0, le);
           off += E.size;
@@ -157,7 +147,7 @@ export function encodeBtf(types: readonly BtfType[], littleEndian: boolean, extr
         for (const v of t.values) {
           const val = v.value;
           const ok = typeof val === "bigint" && (t.signed ? BigInt.asIntN(64, val) === val : BigInt.asUintN(64, val) === val);
-          if (!ok) throw new BtfError("BTF_INVALID", ctx(`value ${v.name}=${String(val)} does not fit a ${t.signed ? "signed" : "unsigned"} 64-bit enum`), { typeId: id, kind: t.kind });
+          if (!ok) throw new BtfError("BTF_INVALID", ctx(`value ${v.name}=${String(val)} does not fit a ${t.signed ? "signed" : "unsigned"} 64-bit enum`), { btfTypeId: id, btfKind: t.kind });
           const u = BigInt.asUintN(64, val);
           dv.setUint32(off + E.field("name_off").offset, strs.add(v.name), le);
           dv.setUint32(off + E.field("val_lo32").offset, Number(u & 0xffffffffn), le);
@@ -215,13 +205,13 @@ export function encodeBtf(types: readonly BtfType[], littleEndian: boolean, extr
         kflag = t.attr;
         header();
         const c = t.componentIdx;
-        if (!Number.isInteger(c) || c < -1 || c > 0x7fffffff) throw new BtfError("BTF_INVALID", ctx(`component_idx ${c} is out of range (-1..2147483647)`), { typeId: id, kind: t.kind });
+        if (!Number.isInteger(c) || c < -1 || c > 0x7fffffff) throw new BtfError("BTF_INVALID", ctx(`component_idx ${c} is out of range (-1..2147483647)`), { btfTypeId: id, btfKind: t.kind });
         dv.setInt32(off + BtfDeclTagLayout.field("component_idx").offset, c, le);
         off += BtfDeclTagLayout.size;
         break;
       }
       default:
-        throw new BtfError("BTF_BAD_KIND", `type [${id}]: cannot encode kind ${(t as BtfType).kind}`, { typeId: id });
+        throw new BtfError("BTF_BAD_KIND", `type [${id}]: cannot encode kind ${(t as BtfType).kind}`, { btfTypeId: id });
     }
   }
   for (const s of extraStrings) strs.add(s);

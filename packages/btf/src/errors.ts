@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { type ErrorLocation, XError } from "@x/elf";
 
 /** Stable machine-readable error codes of {@link BtfError}. */
 export type BtfErrorCode =
@@ -35,38 +36,17 @@ export type BtfErrorCode =
   /** A value has the wrong shape for its type (unknown field, wrong JS type, bad text). */
   | "BTF_BAD_VALUE"
   /** The type cannot carry a value (pointer, function, forward declaration…). */
-  | "BTF_UNSUPPORTED_VALUE";
-
-/** Extra context attached to a {@link BtfError}. */
-export interface BtfErrorDetails {
-  /** The type id the error is about, when there is one. */
-  typeId?: number;
-  /** The kind of that type (e.g. `"STRUCT"`), when known. */
-  kind?: string;
-  /** Byte offset in the input where the problem was found, when parsing. */
-  offset?: number;
-}
+  | "BTF_UNSUPPORTED_VALUE"
+  /** A field path names a member the type does not have, or steps into a type that has no members. */
+  | "BTF_NO_SUCH_FIELD";
 
 /**
  * Every error thrown by this package. `code` is stable and meant for programs;
- * `message` is for humans.
+ * `message` is for humans. Where it applies, `location` has the type id (`btfTypeId`),
+ * its kind (`btfKind`, e.g. `"STRUCT"`) and the byte offset in the input (`offset`, when parsing).
  */
-export class BtfError extends Error {
-  /** Stable error code. */
-  readonly code: BtfErrorCode;
-  /** The type id the error is about, when there is one. */
-  readonly typeId?: number;
-  /** The kind of that type, when known. */
-  readonly kind?: string;
-  /** Byte offset in the input, when parsing. */
-  readonly offset?: number;
-
-  constructor(code: BtfErrorCode, message: string, details: BtfErrorDetails = {}) {
-    super(message);
-    this.name = "BtfError";
-    this.code = code;
-    if (details.typeId !== undefined) this.typeId = details.typeId;
-    if (details.kind !== undefined) this.kind = details.kind;
-    if (details.offset !== undefined) this.offset = details.offset;
+export class BtfError extends XError<BtfErrorCode> {
+  constructor(code: BtfErrorCode, message: string, location: ErrorLocation = {}, options?: ErrorOptions) {
+    super(code, message, location, options);
   }
 }

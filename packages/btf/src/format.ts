@@ -23,7 +23,7 @@ export function formatType(btf: Btf, typeId: number): string {
 
 /** `decl` is the declarator built so far (e.g. `*`, `[4]`, a name), applied C-style around the base type. */
 function fmt(btf: Btf, id: number, decl: string, depth: number): string {
-  if (depth > MAX_DEPTH) throw new BtfError("BTF_LOOP", `type [${id}]: reference chain too deep (loop?)`, { typeId: id });
+  if (depth > MAX_DEPTH) throw new BtfError("BTF_LOOP", `type [${id}]: reference chain too deep (loop?)`, { btfTypeId: id });
   const t = btf.type(id);
   const withDecl = (base: string) => (decl === "" ? base : decl.startsWith("[") ? `${base}${decl}` : `${base} ${decl}`);
   const wrap = (d: string) => (d.startsWith("*") ? `(${d})` : d);
@@ -39,7 +39,7 @@ function fmt(btf: Btf, id: number, decl: string, depth: number): string {
       let cur: BtfType = t;
       let cid = id;
       for (let steps = 0; cur.kind === "CONST" || cur.kind === "VOLATILE" || cur.kind === "RESTRICT" || cur.kind === "TYPE_TAG"; steps++) {
-        if (steps > MAX_DEPTH) throw new BtfError("BTF_LOOP", `type [${id}]: qualifier chain loops`, { typeId: id });
+        if (steps > MAX_DEPTH) throw new BtfError("BTF_LOOP", `type [${id}]: qualifier chain loops`, { btfTypeId: id });
         quals.push(cur.kind === "TYPE_TAG" ? `__attribute__((btf_type_tag("${cur.name}")))` : cur.kind.toLowerCase());
         cid = cur.type;
         cur = btf.type(cid);

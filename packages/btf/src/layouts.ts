@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { struct } from "@x/elf/layout";
+import type { BtfKind } from "./types.js";
 
 /** `struct btf_header` (24 bytes; a longer `hdr_len` is allowed and skipped). */
 export const BtfHeaderLayout = struct("btf_header", [
@@ -74,6 +75,34 @@ export const BtfVarSecinfoLayout = struct("btf_var_secinfo", [
 
 /** `struct btf_decl_tag`. */
 export const BtfDeclTagLayout = struct("btf_decl_tag", [["component_idx", "i32"]]);
+
+/**
+ * What follows the 12-byte `btf_type` of each kind: a fixed record, or `vlen` entries of one
+ * layout (kinds not listed have nothing after it; FUNC's vlen is its linkage, not a count).
+ */
+const TYPE_TAIL: Partial<Record<BtfKind, { readonly fixed: number } | { readonly perEntry: number }>> = {
+  INT: { fixed: BtfIntLayout.size },
+  ARRAY: { fixed: BtfArrayLayout.size },
+  STRUCT: { perEntry: BtfMemberLayout.size },
+  UNION: { perEntry: BtfMemberLayout.size },
+  ENUM: { perEntry: BtfEnumLayout.size },
+  ENUM64: { perEntry: BtfEnum64Layout.size },
+  FUNC_PROTO: { perEntry: BtfParamLayout.size },
+  VAR: { fixed: BtfVarLayout.size },
+  DATASEC: { perEntry: BtfVarSecinfoLayout.size },
+  DECL_TAG: { fixed: BtfDeclTagLayout.size },
+};
+
+/**
+ * Bytes that follow the common `btf_type` (12 bytes) of a type record of `kind` whose info word
+ * has `vlen`: the record is `BtfTypeLayout.size + btfTypeExtraSize(kind, vlen)` bytes long. The one
+ * table of record sizes, for the parser, the encoder and raw walks over kernel BTF.
+ */
+export function btfTypeExtraSize(kind: BtfKind, vlen: number): number {
+  const tail = TYPE_TAIL[kind];
+  if (!tail) return 0;
+  return "fixed" in tail ? tail.fixed : tail.perEntry * vlen;
+}
 
 /** `struct btf_ext_header` up to `line_info_len` (the minimum `hdr_len`). */
 export const BtfExtHeaderLayout = struct("btf_ext_header", [

@@ -9,7 +9,7 @@ import { BTF_MAGIC, BTF_VERSION } from "./encode.js";
 import { BtfError } from "./errors.js";
 import {
   BtfArrayLayout, BtfDeclTagLayout, BtfEnum64Layout, BtfEnumLayout, BtfHeaderLayout, BtfIntLayout,
-  BtfMemberLayout, BtfParamLayout, BtfTypeLayout, BtfVarLayout, BtfVarSecinfoLayout,
+  BtfMemberLayout, BtfParamLayout, BtfTypeLayout, BtfVarLayout, BtfVarSecinfoLayout, btfTypeExtraSize,
 } from "./layouts.js";
 import { StringTable } from "./strings.js";
 import {
@@ -130,7 +130,7 @@ export function parseBtf(bytes: Uint8Array): Btf {
   let off = tStart;
   while (off < tEnd) {
     const id = types.length;
-    if (off + O.tLen > tEnd) throw new BtfError("BTF_TRUNCATED", `type [${id}] at offset ${off} runs past the type section`, { typeId: id, offset: off });
+    if (off + O.tLen > tEnd) throw new BtfError("BTF_TRUNCATED", `type [${id}] at offset ${off} runs past the type section`, { btfTypeId: id, offset: off });
     const nameOff = dv.getUint32(off + O.tName, le);
     const info = dv.getUint32(off + O.tInfo, le);
     const st = dv.getUint32(off + O.tSize, le);
@@ -138,20 +138,20 @@ export function parseBtf(bytes: Uint8Array): Btf {
     const kflag = info >>> 31 === 1;
     const vlen = info & 0xffff;
     const kind = kindNum >= 1 ? BTF_KIND_NAMES[kindNum] : undefined;
-    if (kind === undefined) throw new BtfError("BTF_BAD_KIND", `type [${id}] at offset ${off} has unknown kind ${kindNum}`, { typeId: id, offset: off });
-    if ((info & 0x60ff0000) !== 0) throw new BtfError("BTF_INVALID", `type [${id}] ${kind}: reserved info bits set (0x${info.toString(16)})`, { typeId: id, kind, offset: off });
-    if (kflag && !KFLAG_KINDS.has(kind)) throw new BtfError("BTF_INVALID", `type [${id}] ${kind}: kind_flag must be 0`, { typeId: id, kind, offset: off });
-    if (vlen !== 0 && !VLEN_KINDS.has(kind)) throw new BtfError("BTF_INVALID", `type [${id}] ${kind}: vlen must be 0 (got ${vlen})`, { typeId: id, kind, offset: off });
+    if (kind === undefined) throw new BtfError("BTF_BAD_KIND", `type [${id}] at offset ${off} has unknown kind ${kindNum}`, { btfTypeId: id, offset: off });
+    if ((info & 0x60ff0000) !== 0) throw new BtfError("BTF_INVALID", `type [${id}] ${kind}: reserved info bits set (0x${info.toString(16)})`, { btfTypeId: id, btfKind: kind, offset: off });
+    if (kflag && !KFLAG_KINDS.has(kind)) throw new BtfError("BTF_INVALID", `type [${id}] ${kind}: kind_flag must be 0`, { btfTypeId: id, btfKind: kind, offset: off });
+    if (vlen !== 0 && !VLEN_KINDS.has(kind)) throw new BtfError("BTF_INVALID", `type [${id}] ${kind}: vlen must be 0 (got ${vlen})`, { btfTypeId: id, btfKind: kind, offset: off });
     const name = (strs.lookup(nameOff) ?? badString(strs, nameOff, `type [${id}] name`));
     const rec = off;
     off += O.tLen;
+    if (off + btfTypeExtraSize(kind, vlen) > tEnd) throw truncated(id, kind, name, vlen, rec);
     let t: BtfType;
     switch (kind) {
       case "INT": {
-        if (off + O.intLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         const v = dv.getUint32(off + O.intEnc, le);
         off += O.intLen;
-        if ((v & 0xf000ff00) !== 0) throw new BtfError("BTF_INVALID", `type [${id}] INT '${name}': reserved encoding bits set (0x${v.toString(16)})`, { typeId: id, kind, offset: rec });
+        if ((v & 0xf000ff00) !== 0) throw new BtfError("BTF_INVALID", `type [${id}] INT '${name}': reserved encoding bits set (0x${v.toString(16)})`, { btfTypeId: id, btfKind: kind, offset: rec });
         t = { kind, name, size: st, encoding: (v >>> 24) & 0x0f, offset: (v >>> 16) & 0xff, bits: v & 0xff };
         break;
       }
@@ -164,14 +164,12 @@ export function parseBtf(bytes: Uint8Array): Btf {
         t = { kind, name, type: st, attr: kflag };
         break;
       case "ARRAY":
-        if (off + O.arrLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         t = { kind, name, type: dv.getUint32(off + O.arrType, le), indexType: dv.getUint32(off + O.arrIndex, le), nelems: dv.getUint32(off + O.arrN, le) };
         if (t.type > maxRef) maxRef = t.type;
         if (t.indexType > maxRef) maxRef = t.indexType;
         off += O.arrLen;
         break;
       case "STRUCT": case "UNION": {
-        if (off + vlen * O.mLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         const members: BtfMember[] = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += O.mLen) {
           const mo = dv.getUint32(off + O.mOff, le);
@@ -188,7 +186,6 @@ export function parseBtf(bytes: Uint8Array): Btf {
         break;
       }
       case "ENUM": {
-        if (off + vlen * O.eLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         const values: BtfEnumValue[] = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += O.eLen) {
           const raw = dv.getInt32(off + O.eVal, le);
@@ -198,7 +195,6 @@ export function parseBtf(bytes: Uint8Array): Btf {
         break;
       }
       case "ENUM64": {
-        if (off + vlen * O.e64Len > tEnd) throw truncated(id, kind, name, vlen, rec);
         const values: BtfEnum64Value[] = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += O.e64Len) {
           const u = (BigInt(dv.getUint32(off + O.e64Hi, le)) << 32n) | BigInt(dv.getUint32(off + O.e64Lo, le));
@@ -212,14 +208,13 @@ export function parseBtf(bytes: Uint8Array): Btf {
         break;
       case "FUNC": {
         const linkage = BTF_LINKAGE_NAMES[vlen];
-        if (linkage === undefined) throw new BtfError("BTF_INVALID", `type [${id}] FUNC '${name}': unknown linkage ${vlen}`, { typeId: id, kind, offset: rec });
+        if (linkage === undefined) throw new BtfError("BTF_INVALID", `type [${id}] FUNC '${name}': unknown linkage ${vlen}`, { btfTypeId: id, btfKind: kind, offset: rec });
         if (st > maxRef) maxRef = st;
         t = { kind, name, type: st, linkage };
         break;
       }
       case "FUNC_PROTO": {
         if (st > maxRef) maxRef = st;
-        if (off + vlen * O.pLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         const params: BtfParam[] = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += O.pLen) {
           const pt = dv.getUint32(off + O.pType, le);
@@ -230,17 +225,15 @@ export function parseBtf(bytes: Uint8Array): Btf {
         break;
       }
       case "VAR": {
-        if (off + O.varLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         const l = dv.getUint32(off + O.varLinkage, le);
         off += O.varLen;
         const linkage = BTF_LINKAGE_NAMES[l];
-        if (linkage === undefined) throw new BtfError("BTF_INVALID", `type [${id}] VAR '${name}': unknown linkage ${l}`, { typeId: id, kind, offset: rec });
+        if (linkage === undefined) throw new BtfError("BTF_INVALID", `type [${id}] VAR '${name}': unknown linkage ${l}`, { btfTypeId: id, btfKind: kind, offset: rec });
         if (st > maxRef) maxRef = st;
         t = { kind, name, type: st, linkage };
         break;
       }
       case "DATASEC": {
-        if (off + vlen * O.vsLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         const vars: BtfVarSecinfo[] = new Array(vlen);
         for (let i = 0; i < vlen; i++, off += O.vsLen) {
           const vt = dv.getUint32(off + O.vsType, le);
@@ -254,16 +247,15 @@ export function parseBtf(bytes: Uint8Array): Btf {
         t = { kind, name, size: st };
         break;
       case "DECL_TAG": {
-        if (off + O.dtLen > tEnd) throw truncated(id, kind, name, vlen, rec);
         const c = dv.getInt32(off + O.dtComp, le);
         off += O.dtLen;
-        if (c < -1) throw new BtfError("BTF_INVALID", `type [${id}] DECL_TAG '${name}': component_idx ${c} is invalid`, { typeId: id, kind, offset: rec });
+        if (c < -1) throw new BtfError("BTF_INVALID", `type [${id}] DECL_TAG '${name}': component_idx ${c} is invalid`, { btfTypeId: id, btfKind: kind, offset: rec });
         if (st > maxRef) maxRef = st;
         t = { kind, name, type: st, componentIdx: c, attr: kflag };
         break;
       }
       default:
-        throw new BtfError("BTF_BAD_KIND", `type [${id}]: unhandled kind ${kind}`, { typeId: id, offset: rec });
+        throw new BtfError("BTF_BAD_KIND", `type [${id}]: unhandled kind ${kind}`, { btfTypeId: id, offset: rec });
     }
     types.push(t);
   }
@@ -278,7 +270,7 @@ function badString(strs: StringTable, off: number, what: string): never {
 }
 
 function truncated(id: number, kind: BtfKind, name: string, vlen: number, rec: number): BtfError {
-  return new BtfError("BTF_TRUNCATED", `type [${id}] ${kind}${name ? ` '${name}'` : ""}: its data (vlen ${vlen}) runs past the type section`, { typeId: id, kind, offset: rec });
+  return new BtfError("BTF_TRUNCATED", `type [${id}] ${kind}${name ? ` '${name}'` : ""}: its data (vlen ${vlen}) runs past the type section`, { btfTypeId: id, btfKind: kind, offset: rec });
 }
 
 /**
@@ -288,7 +280,7 @@ function truncated(id: number, kind: BtfKind, name: string, vlen: number, rec: n
 export function checkRefs(types: readonly BtfType[]): void {
   const n = types.length;
   const bad = (id: number, t: BtfType, r: number) =>
-    new BtfError("BTF_BAD_TYPE_ID", `type [${id}] ${t.kind}${t.name ? ` '${t.name}'` : ""} refers to type id ${r}, beyond the last type ${n - 1}`, { typeId: id, kind: t.kind });
+    new BtfError("BTF_BAD_TYPE_ID", `type [${id}] ${t.kind}${t.name ? ` '${t.name}'` : ""} refers to type id ${r}, beyond the last type ${n - 1}`, { btfTypeId: id, btfKind: t.kind });
   for (let id = 1; id < n; id++) {
     const t = types[id]!;
     switch (t.kind) {

@@ -12,9 +12,10 @@
  * | FLOAT (4/8 bytes) | `number` |
  * | ARRAY | array |
  * | STRUCT / UNION / DATASEC | object by field / variable name (anonymous members flattened) |
+ * | PTR | `bigint`: the raw 64-bit value (a BPF pointer has no meaning in user space) |
  *
- * TYPEDEF, CONST, VOLATILE, RESTRICT, TYPE_TAG and VAR are followed. Pointers, functions,
- * forward declarations and void are refused with `BTF_UNSUPPORTED_VALUE`.
+ * TYPEDEF, CONST, VOLATILE, RESTRICT, TYPE_TAG and VAR are followed. Functions, forward
+ * declarations and void are refused with `BTF_UNSUPPORTED_VALUE`.
  *
  * @packageDocumentation
  */
@@ -58,7 +59,7 @@ interface Scalar {
 }
 
 function err(code: BtfErrorCode, path: string, msg: string, typeId?: number, kind?: string): BtfError {
-  return new BtfError(code, `${path || "value"}: ${msg}`, { ...(typeId !== undefined ? { typeId } : {}), ...(kind ? { kind } : {}) });
+  return new BtfError(code, `${path || "value"}: ${msg}`, { btfTypeId: typeId, btfKind: kind || undefined });
 }
 
 /** Follow modifiers and VARs; returns [id, type]. */
@@ -68,7 +69,7 @@ function strip(btf: Btf, id: number): [number, BtfType] {
     const t = btf.type(id);
     switch (t.kind) {
       case "TYPEDEF": case "VOLATILE": case "CONST": case "RESTRICT": case "TYPE_TAG": case "VAR":
-        if (steps > btf.types.length) throw new BtfError("BTF_LOOP", `type [${start}]: reference chain loops`, { typeId: start, kind: t.kind });
+        if (steps > btf.types.length) throw new BtfError("BTF_LOOP", `type [${start}]: reference chain loops`, { btfTypeId: start, btfKind: t.kind });
         id = t.type;
         break;
       default:
@@ -109,7 +110,7 @@ function scalarOf(t: BtfType): Scalar | undefined {
 interface Field { name: string; type: number; bitOffset: number; bitSize: number }
 
 function fields(ctx: Ctx, id: number, t: Extract<BtfType, { kind: "STRUCT" | "UNION" }>, base = 0, depth = 0): Field[] {
-  if (depth > MAX_DEPTH) throw new BtfError("BTF_LOOP", `type [${id}]: anonymous members nest too deeply (loop?)`, { typeId: id, kind: t.kind });
+  if (depth > MAX_DEPTH) throw new BtfError("BTF_LOOP", `type [${id}]: anonymous members nest too deeply (loop?)`, { btfTypeId: id, btfKind: t.kind });
   const out: Field[] = [];
   for (const m of t.members) {
     const abs = base + m.bitOffset;
@@ -153,12 +154,80 @@ function writeBits(bytes: Uint8Array, base: number, bitOff: number, bits: number
   else for (let i = b1 - 1; i >= b0; i--) { bytes[i] = Number(n & 0xffn); n >>= 8n; }
 }
 
+// ---------- fields by path ----------
+
+/** A member (or array element) inside a value, found by {@link valueField}. */
+export interface ValueField {
+  /** Its type. */
+  readonly typeId: number;
+  /** Bit offset from the start of the enclosing value. */
+  readonly bitOffset: number;
+  /** Bitfield width (0: not a bitfield). */
+  readonly bitSize: number;
+  /** The path as text, e.g. `cfg.limits.rate` or `ports[2]`. */
+  readonly path: string;
+}
+
+/**
+ * The member at `path` inside a value of type `typeId`: member names (anonymous struct/union
+ * members are looked through, as in C) and array indexes (`"2"`).
+ * @throws BtfError `BTF_NO_SUCH_FIELD` for a name the type has no member of (the message lists
+ *   them) or a step into a type without members; `BTF_VALUE_RANGE` for an index past the array.
+ */
+export function valueField(btf: Btf, typeId: number, path: readonly string[], root = rootName(btf, typeId)): ValueField {
+  const ctx: Ctx = { btf, le: btf.littleEndian, depth: 0 };
+  let id = typeId, bitOffset = 0, bitSize = 0, text = root;
+  for (const step of path) {
+    const [sid, t] = strip(btf, id);
+    if ((t.kind === "STRUCT" || t.kind === "UNION") && !/^\d+$/.test(step)) {
+      const all = fields(ctx, sid, t);
+      const f = all.find((x) => x.name === step);
+      if (!f) throw err("BTF_NO_SUCH_FIELD", text, `${t.kind.toLowerCase()} ${t.name || "(anon)"} has no field '${step}' (fields: ${all.map((x) => x.name).join(", ")})`, sid, t.kind);
+      id = f.type;
+      bitOffset += f.bitOffset;
+      bitSize = f.bitSize;
+      text = join(text, step);
+    } else if (t.kind === "ARRAY" && /^\d+$/.test(step)) {
+      const i = Number(step);
+      if (i >= t.nelems) throw err("BTF_VALUE_RANGE", text, `index ${i} is outside the array of ${t.nelems}`, sid, t.kind);
+      id = t.type;
+      bitOffset += i * btf.sizeof(t.type) * 8;
+      bitSize = 0;
+      text = `${text}[${i}]`;
+    } else {
+      throw err("BTF_NO_SUCH_FIELD", text, `cannot select '${step}' in a ${t.kind.toLowerCase()} value`, sid, t.kind);
+    }
+  }
+  return { typeId: id, bitOffset, bitSize, path: text };
+}
+
+/** Decode only the member at `path` of a value of type `typeId` held in `bytes` (siblings are not read). */
+export function decodeValueAt(btf: Btf, typeId: number, path: readonly string[], bytes: Uint8Array, littleEndian?: boolean): BtfValue {
+  const f = valueField(btf, typeId, path);
+  const ctx: Ctx = { btf, le: littleEndian ?? btf.littleEndian, depth: 0 };
+  const size = btf.sizeof(typeId);
+  if (bytes.length < size) throw err("BTF_TRUNCATED", f.path, `needs ${size} bytes, got ${bytes.length}`, typeId);
+  return decodeField(ctx, { name: f.path, type: f.typeId, bitOffset: f.bitOffset, bitSize: f.bitSize }, bytes, 0, f.path);
+}
+
+/**
+ * Encode `value` into only the member at `path` of a value of type `typeId` held in `out`
+ * (the other members' bytes, and bits sharing a bitfield's storage, are left as they are).
+ */
+export function encodeValueAt(btf: Btf, typeId: number, path: readonly string[], value: BtfValue, out: Uint8Array, littleEndian?: boolean): void {
+  const f = valueField(btf, typeId, path);
+  const ctx: Ctx = { btf, le: littleEndian ?? btf.littleEndian, depth: 0 };
+  const size = btf.sizeof(typeId);
+  if (out.length < size) throw err("BTF_TRUNCATED", f.path, `needs ${size} bytes, the buffer has ${out.length}`, typeId);
+  encodeField(ctx, { name: f.path, type: f.typeId, bitOffset: f.bitOffset, bitSize: f.bitSize }, value, out, 0, f.path);
+}
+
 // ---------- decode ----------
 
 /**
  * Decode the value of type `typeId` from the start of `bytes` (at least `sizeof` bytes).
  * @throws BtfError `BTF_TRUNCATED` when `bytes` is too short, `BTF_UNSUPPORTED_VALUE` for
- *   pointers, functions and other non-data types.
+ *   functions and other non-data types.
  */
 export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array, littleEndian?: boolean | ValueOptions): BtfValue {
   const o = typeof littleEndian === "object" ? littleEndian : { littleEndian };
@@ -187,6 +256,9 @@ function decodeAt(ctx: Ctx, typeId: number, bytes: Uint8Array, off: number, path
         if (t.size === 8) return dv.getFloat64(off, ctx.le);
         throw err("BTF_UNSUPPORTED_VALUE", path, `${t.size}-byte floats are not supported`, id, t.kind);
       }
+      case "PTR":
+        // A BPF pointer means nothing to user space: its raw 64 bits, as bpftool prints them.
+        return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(off, ctx.le);
       case "ARRAY": {
         if (isCharArrayElem(ctx.btf, t.type)) {
           const chunk = bytes.subarray(off, off + t.nelems);
@@ -274,7 +346,7 @@ function signExtend(v: bigint, sc: { signed: boolean; bits: number }): bigint {
  * arrays shorter than the type leave the remaining elements as they are.
  *
  * @throws BtfError `BTF_VALUE_RANGE` (out of range, too long), `BTF_BAD_VALUE` (wrong JS type,
- *   unknown field or enumerator), `BTF_UNSUPPORTED_VALUE` (pointers, functions…). Messages
+ *   unknown field or enumerator), `BTF_UNSUPPORTED_VALUE` (functions, forward declarations…). Messages
  *   carry the path, e.g. `cfg_limits.rate: 4294967296 is out of range for u32 (0..4294967295)`.
  */
 export function encodeValue(btf: Btf, typeId: number, value: BtfValue, out: Uint8Array, littleEndian?: boolean | ValueOptions): void {
@@ -313,6 +385,13 @@ function encodeAt(ctx: Ctx, typeId: number, value: BtfValue, out: Uint8Array, of
           dv.setFloat32(off, value, ctx.le);
         } else if (t.size === 8) dv.setFloat64(off, value, ctx.le);
         else throw err("BTF_UNSUPPORTED_VALUE", path, `${t.size}-byte floats are not supported`, id, t.kind);
+        return;
+      }
+      case "PTR": {
+        const raw = typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : value;
+        if (typeof raw !== "bigint") throw err("BTF_BAD_VALUE", path, `expected a number for a pointer (its raw 64-bit value), got ${describe(value)}`, id, t.kind);
+        if (raw < 0n || raw > 0xffffffffffffffffn) throw err("BTF_VALUE_RANGE", path, `${raw} is out of range for a 64-bit pointer`, id, t.kind);
+        new DataView(out.buffer, out.byteOffset, out.byteLength).setBigUint64(off, raw, ctx.le);
         return;
       }
       case "ARRAY": {

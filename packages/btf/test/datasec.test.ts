@@ -79,7 +79,7 @@ describe("fixupDatasecs", () => {
     const btf = parseBtf(readElf(sharedObj("globals.bpf.o")).section(".BTF"));
     const s = src({});
     const err = (() => { try { fixupDatasecs(btf, { ...s, symbol: (sec, n) => (n === "cfg_u32" ? undefined : s.symbol(sec, n)) }); } catch (e) { return e; } })();
-    expect(err).toMatchObject({ code: "BTF_MISSING_SYMBOL", kind: "VAR", typeId: btf.find("cfg_u32", "VAR") });
+    expect(err).toMatchObject({ code: "BTF_MISSING_SYMBOL", location: { btfKind: "VAR", btfTypeId: btf.find("cfg_u32", "VAR") } });
     expect((err as Error).message).toContain("'cfg_u32'");
     expect((err as Error).message).toContain("'.rodata'");
   });
@@ -105,14 +105,14 @@ describe("fixupDatasecs", () => {
       const btf = parseBtf(readElf(sharedObj("globals.bpf.o")).section(".BTF"));
       const s = src({});
       expect(() => fixupDatasecs(btf, { ...s, sectionSize: (n) => (n === ".data.custom" ? size : s.sectionSize(n)) }))
-        .toThrow(expect.objectContaining({ code: "BTF_MISSING_SECTION", kind: "DATASEC", typeId: btf.find(".data.custom") }));
+        .toThrow(expect.objectContaining({ code: "BTF_MISSING_SECTION", location: { btfTypeId: btf.find(".data.custom"), btfKind: "DATASEC" } }));
     }
   });
 
   test("a non-VAR DATASEC entry is refused", () => {
     const btf = parseBtf(readElf(sharedObj("globals.bpf.o")).section(".BTF"));
     btf.type(btf.find(".data", "DATASEC")!, "DATASEC").vars[0]!.type = 2;
-    expect(() => fixupDatasecs(btf, src({}))).toThrow(expect.objectContaining({ code: "BTF_BAD_KIND", typeId: 2 }));
+    expect(() => fixupDatasecs(btf, src({}))).toThrow(expect.objectContaining({ code: "BTF_BAD_KIND", location: expect.objectContaining({ btfTypeId: 2 }) }));
   });
 });
 

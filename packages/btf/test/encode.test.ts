@@ -112,7 +112,7 @@ describe("encode round trip", () => {
   });
 
   test("encode refuses out-of-range fields", () => {
-    expect(() => new Btf([{ kind: "PTR", name: "", type: 5 }]).encode()).toThrow(expect.objectContaining({ code: "BTF_BAD_TYPE_ID", typeId: 1 }));
+    expect(() => new Btf([{ kind: "PTR", name: "", type: 5 }]).encode()).toThrow(expect.objectContaining({ code: "BTF_BAD_TYPE_ID", location: expect.objectContaining({ btfTypeId: 1 }) }));
     expect(() => new Btf([{ kind: "ENUM", name: "e", size: 4, signed: false, values: [{ name: "A", value: -1 }] }]).encode()).toThrow(expect.objectContaining({ code: "BTF_INVALID" }));
     expect(() => new Btf([{ kind: "STRUCT", name: "s", size: 4, kindFlag: false, members: [{ name: "m", type: 0, bitOffset: 0, bitSize: 3 }] }]).encode()).toThrow(expect.objectContaining({ code: "BTF_INVALID" }));
     expect(() => new Btf([{ kind: "INT", name: "i", size: 4, encoding: 16, offset: 0, bits: 32 }]).encode()).toThrow(expect.objectContaining({ code: "BTF_INVALID" }));

@@ -37,7 +37,7 @@ describe("parseBtf rejects malformed input with typed errors", () => {
   test("bogus string offset in a type name", () => {
     const b = mutate((_b, dv) => dv.setUint32(HDR + 16 /* type 2 name_off */, 0x7fffff, true), enc([INT, INT]));
     const e = (() => { try { parseBtf(b); } catch (x) { return x as BtfError; } })();
-    expect(e).toMatchObject({ code: "BTF_BAD_STRING", offset: 0x7fffff });
+    expect(e).toMatchObject({ code: "BTF_BAD_STRING", location: { offset: 0x7fffff } });
     expect(e!.message).toContain("type [2] name");
   });
 
@@ -50,7 +50,7 @@ describe("parseBtf rejects malformed input with typed errors", () => {
   test("type id out of range", () => {
     const b = mutate((_b, dv) => dv.setUint32(HDR + 16 + 8, 77, true), enc([INT, { kind: "PTR", name: "", type: 1 }]));
     const e = (() => { try { parseBtf(b); } catch (x) { return x as BtfError; } })();
-    expect(e).toMatchObject({ code: "BTF_BAD_TYPE_ID", typeId: 2, kind: "PTR" });
+    expect(e).toMatchObject({ code: "BTF_BAD_TYPE_ID", location: { btfTypeId: 2, btfKind: "PTR" } });
   });
 
   test("unknown kind", () => {
@@ -62,7 +62,7 @@ describe("parseBtf rejects malformed input with typed errors", () => {
     const b = enc([INT, { kind: "STRUCT", name: "s", size: 4, kindFlag: false, members: [{ name: "m", type: 1, bitOffset: 0, bitSize: 0 }] }]);
     const bad = mutate((_b, dv) => dv.setUint32(HDR + 16 + 4, (4 << 24) | 50, true), b);
     const e = (() => { try { parseBtf(bad); } catch (x) { return x as BtfError; } })();
-    expect(e).toMatchObject({ code: "BTF_TRUNCATED", typeId: 2, kind: "STRUCT" });
+    expect(e).toMatchObject({ code: "BTF_TRUNCATED", location: { btfTypeId: 2, btfKind: "STRUCT" } });
   });
 
   test("reserved bits, bad kind_flag, bad linkage", () => {

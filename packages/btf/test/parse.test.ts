@@ -63,7 +63,7 @@ describe("Btf queries", () => {
     expect(btf.find("limits", "TYPEDEF")).toBeUndefined();
     expect(btf.findAll("int")).toEqual([2]);
     expect(btf.nameIndex().get("__u32")).toEqual([8]);
-    expect(() => btf.type(20, "UNION")).toThrow(expect.objectContaining({ code: "BTF_BAD_KIND", typeId: 20, kind: "STRUCT" }));
+    expect(() => btf.type(20, "UNION")).toThrow(expect.objectContaining({ code: "BTF_BAD_KIND", location: { btfTypeId: 20, btfKind: "STRUCT" } }));
     expect(() => btf.type(9999)).toThrow(expect.objectContaining({ code: "BTF_BAD_TYPE_ID" }));
   });
   test("resolve() skips typedef/const/volatile", () => {

@@ -1,11 +1,10 @@
 /** A small argv parser: positionals, `--flag`, `--opt VALUE` / `--opt=VALUE`, repeatable options. */
+import { XError } from "@x/elf";
 
 /** Thrown for bad command lines; the CLI exits with status 2. */
-export class UsageError extends Error {
-  readonly code = "USAGE";
+export class UsageError extends XError<"USAGE"> {
   constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
+    super("USAGE", message);
   }
 }
 

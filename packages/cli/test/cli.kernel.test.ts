@@ -112,7 +112,7 @@ describe.runIf(haveKernel && haveBpffs())("xbpf load", () => {
     const j = await xbpf("load", fixture("sk_lookup"), "--set", "verdict=7", "--json");
     expect(j.code).toBe(1);
     const e = j.json().error;
-    expect(e).toMatchObject({ code: "LOAD_PROGRAM", program: "lookup", command: "BPF_PROG_LOAD", errnoName: "EINVAL" });
+    expect(e).toMatchObject({ code: "LOAD_PROGRAM", location: { object: "sk_lookup", program: "lookup" }, command: "BPF_PROG_LOAD", errnoName: "EINVAL" });
     expect(e.log).toMatch(/At program exit the register R0/);
   });
 });
@@ -125,9 +125,11 @@ describe.runIf(haveKernel)("xbpf probe", () => {
     expect(j.kernel).toBe(kernelVersion().release);
     const running = parseKernelVersion(j.kernel);
     expect(j.features.length).toBeGreaterThan(5);
-    for (const f of j.features as { name: string; supported: boolean; since: string; error: string | null }[]) {
+    for (const f of j.features as { name: string; status: string; supported: boolean; since: string; error: string | null }[]) {
+      expect(["supported", "missing", "unknown"], f.name).toContain(f.status);
+      expect(f.supported, f.name).toBe(f.status === "supported");
       if (compareKernelVersions(parseKernelVersion(f.since), running) <= 0) {
-        expect(f.supported, `${f.name} (since ${f.since})`).toBe(true);
+        expect(f.status, `${f.name} (since ${f.since}): ${f.error}`).toBe("supported");
         expect(f.error).toBeNull();
       }
     }

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { type ErrorLocation, XError } from "./error.js";
 
 /** Stable, machine-readable reasons an object is refused. */
 export type ElfErrorCode =
@@ -34,38 +35,22 @@ export type ElfErrorCode =
   /** A last-resort bounds check fired (an inconsistency the specific checks did not name). */
   | "ELF_MALFORMED";
 
-/** Where an {@link ElfError} was detected. */
-export interface ElfErrorLocation {
-  /** File offset of the offending structure or value. */
-  readonly offset?: number;
-  /** Section name, or `#index` when the name is unknown or empty. */
-  readonly section?: string;
-  /** Underlying error, when one was wrapped. */
-  readonly cause?: unknown;
-}
-
 /**
  * A malformed or unsupported ELF object, or a refused request.
- * The message says what was expected, what was found and where; `code` is stable for programs.
+ * The message says what was expected, what was found and where (the section and file offset are
+ * also in {@link XError.location}); `code` is stable for programs.
  */
-export class ElfError extends Error {
-  /** Stable reason code. */
-  readonly code: ElfErrorCode;
-  /** File offset of the offending structure, when known. */
-  readonly offset?: number;
-  /** Section the error is about (name, or `#index`), when there is one. */
-  readonly section?: string;
-
-  constructor(code: ElfErrorCode, message: string, where: ElfErrorLocation = {}) {
-    super(message + describeLocation(where), where.cause === undefined ? undefined : { cause: where.cause });
-    this.name = "ElfError";
-    this.code = code;
-    if (where.offset !== undefined) this.offset = where.offset;
-    if (where.section !== undefined) this.section = where.section;
+export class ElfError extends XError<ElfErrorCode> {
+  /**
+   * @param location - `section` (name, or `#index`) and `offset` (file offset of the offending
+   *   structure) when known; they are appended to the message.
+   */
+  constructor(code: ElfErrorCode, message: string, location: ErrorLocation = {}, options?: ErrorOptions) {
+    super(code, message + describeLocation(location), location, options);
   }
 }
 
-function describeLocation(where: ElfErrorLocation): string {
+function describeLocation(where: ErrorLocation): string {
   const parts: string[] = [];
   if (where.section !== undefined) parts.push(`section ${where.section}`);
   if (where.offset !== undefined) parts.push(`file offset ${hex(where.offset)}`);

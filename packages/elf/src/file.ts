@@ -35,16 +35,16 @@ export interface ElfHeader {
 }
 
 /**
- * Run `fn`, turning any RangeError that slipped past the explicit checks (a typed-array or
- * layout bound) into an ElfError, so callers only ever have to handle ElfError for bad input.
+ * Run `fn`, turning a LayoutBoundsError or RangeError that slipped past the explicit checks (a
+ * layout or typed-array bound) into an ElfError, so callers only ever have to handle ElfError for bad input.
  */
 function guarded<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
+    if (e instanceof LayoutBoundsError) throw new ElfError("ELF_TRUNCATED", `malformed object: ${e.message}`, { offset: e.location.offset }, { cause: e });
     if (e instanceof ElfError || !(e instanceof RangeError)) throw e;
-    const code = e instanceof LayoutBoundsError ? "ELF_TRUNCATED" : "ELF_MALFORMED";
-    throw new ElfError(code, `malformed object: ${e.message}`, e instanceof LayoutBoundsError ? { offset: e.offset, cause: e } : { cause: e });
+    throw new ElfError("ELF_MALFORMED", `malformed object: ${e.message}`, {}, { cause: e });
   }
 }
 

@@ -1,6 +1,7 @@
 export * from "./types.js";
 export * from "./layout.js";
-export { ElfError, type ElfErrorCode, type ElfErrorLocation } from "./errors.js";
+export { XError, isXError, ERROR_LOCATION_KEYS, type ErrorLocation, type XErrorJson } from "./error.js";
+export { ElfError, type ElfErrorCode } from "./errors.js";
 export { ElfFile, type ElfHeader } from "./file.js";
 export { machineName } from "./machine.js";
 export { replaceSectionData, type WritableFile } from "./writer.js";

@@ -6,6 +6,10 @@
  *
  * @packageDocumentation
  */
+import { XError } from "./error.js";
+
+/** Byte order of the machine running this code (bpf_attr, info structs and the kernel's BPF are native-endian). */
+export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Scalar field kinds. 64-bit fields are `bigint`, everything narrower is `number`. */
 export type ScalarKind = "u8" | "i8" | "u16" | "i16" | "u32" | "i32" | "u64" | "i64";
@@ -31,22 +35,25 @@ export interface FieldInfo {
   readonly size: number;
 }
 
-/** Thrown when a record does not fit in the bytes it is read from or written to. */
-export class LayoutBoundsError extends RangeError {
-  /** Stable error code. */
-  readonly code = "LAYOUT_OUT_OF_BOUNDS";
+/**
+ * Thrown when a record does not fit in the bytes it is read from or written to. The offset the
+ * record was to start at (in those bytes) is `location.offset`.
+ */
+export class LayoutBoundsError extends XError<"LAYOUT_OUT_OF_BOUNDS"> {
   constructor(
     /** Layout (struct) name. */
     readonly layout: string,
-    /** Offset the record was to start at. */
-    readonly offset: number,
+    offset: number,
     /** Bytes the record needs. */
     readonly needed: number,
     /** Bytes available in the buffer. */
     readonly available: number,
   ) {
-    super(`${layout} at offset ${offset} needs ${needed} bytes, but only ${Math.max(0, available - offset)} remain (buffer is ${available} bytes)`);
-    this.name = "LayoutBoundsError";
+    super(
+      "LAYOUT_OUT_OF_BOUNDS",
+      `${layout} at offset ${offset} needs ${needed} bytes, but only ${Math.max(0, available - offset)} remain (buffer is ${available} bytes)`,
+      { offset },
+    );
   }
 }
 

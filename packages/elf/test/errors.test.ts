@@ -24,7 +24,7 @@ describe("file header", () => {
     const garbage = [new TextEncoder().encode("hello, world! this is not an ELF object at all ............"), new Uint8Array(128).fill(0xff), new Uint8Array([0x4d, 0x5a, 0x90, 0x00])];
     for (const g of garbage) {
       const e = expectElfError(() => ElfFile.parse(g), "ELF_BAD_MAGIC");
-      expect(e.offset).toBe(0);
+      expect(e.location.offset).toBe(0);
       expect(e.message).toMatch(/expected magic 7f 45 4c 46/);
     }
     expectElfError(() => ElfFile.parse(new Uint8Array([0x7f, 0x45, 0x00])), "ELF_BAD_MAGIC");
@@ -45,7 +45,7 @@ describe("file header", () => {
   it("refuses wrong machines, naming them", () => {
     const x86 = expectElfError(() => ElfFile.parse(patchEhdr(base(), { e_machine: 62 })), "ELF_WRONG_MACHINE");
     expect(x86.message).toMatch(/found 62 \(EM_X86_64 \(x86-64\)\)/);
-    expect(x86.offset).toBe(Elf64_Ehdr.field("e_machine").offset);
+    expect(x86.location.offset).toBe(Elf64_Ehdr.field("e_machine").offset);
     expect(expectElfError(() => ElfFile.parse(patchEhdr(base(), { e_machine: 183 })), "ELF_WRONG_MACHINE").message).toMatch(/183.*aarch64/);
     expect(expectElfError(() => ElfFile.parse(patchEhdr(base(), { e_machine: 4242 })), "ELF_WRONG_MACHINE").message).toMatch(/4242/);
   });
@@ -109,7 +109,7 @@ describe("sections", () => {
   it("refuses section data that lies outside the file", () => {
     const text = idx("tc");
     const big = expectElfError(() => ElfFile.parse(patchShdr(base(), text, { sh_size: 1n << 20n })), "ELF_BAD_SECTION");
-    expect(big.section).toBe(`#${text}`);
+    expect(big.location.section).toBe(`#${text}`);
     expect(big.message).toMatch(/inside the file, but the file is 21520 bytes/);
     expectElfError(() => ElfFile.parse(patchShdr(base(), text, { sh_offset: 1n << 40n })), "ELF_BAD_SECTION");
     // offset + size would wrap around in 64 bits; must still be refused.
@@ -125,7 +125,7 @@ describe("sections", () => {
   it("refuses section name offsets outside the name table", () => {
     const e = expectElfError(() => ElfFile.parse(patchShdr(base(), idx(".data"), { sh_name: 0x7fffffff })), "ELF_BAD_STRING");
     expect(e.message).toMatch(/sh_name: expected an offset inside string table/);
-    expect(e.section).toBe(`#${idx(".data")}`);
+    expect(e.location.section).toBe(`#${idx(".data")}`);
   });
 
   it("refuses unterminated section names", () => {
@@ -167,8 +167,8 @@ describe("symbol table", () => {
     const f = ElfFile.parse(patchSym(base(), i, { st_name: 0x7ffffff0 }));
     const e = expectElfError(() => f.symbols, "ELF_BAD_STRING");
     expect(e.message).toMatch(new RegExp(`symbol #${i} st_name: expected an offset inside string table \\.strtab`));
-    expect(e.section).toBe(".symtab");
-    expect(e.offset).toBe(parsed.symbolTable!.offset + i * Elf64_Sym.size);
+    expect(e.location.section).toBe(".symtab");
+    expect(e.location.offset).toBe(parsed.symbolTable!.offset + i * Elf64_Sym.size);
     expectElfError(() => f.validate(), "ELF_BAD_STRING");
   });
 
@@ -192,8 +192,8 @@ describe("relocations", () => {
     const f = ElfFile.parse(patchRel(base(), ".reltc", 0, { r_info: (9999n << 32n) | 1n }));
     const e = expectElfError(() => f.relocations, "ELF_BAD_RELOCATION");
     expect(e.message).toMatch(/relocation #0: expected a symbol index below \d+ \(the symbol table size\), found 9999/);
-    expect(e.section).toBe(".reltc");
-    expect(e.offset).toBe(parsed.section(".reltc")!.offset);
+    expect(e.location.section).toBe(".reltc");
+    expect(e.location.offset).toBe(parsed.section(".reltc")!.offset);
     expectElfError(() => f.relocationsFor(f.section("tc")!), "ELF_BAD_RELOCATION");
     // Other sections' relocations are still readable: decoding is per section.
     expect(f.relocationsFor(f.section("socket")!)[0]!.entries.length).toBe(6);
@@ -234,7 +234,7 @@ describe("ElfError", () => {
     const e = expectElfError(() => ElfFile.parse(patchShdr(base(), idx("tc"), { sh_size: 1n << 30n })), "ELF_BAD_SECTION");
     expect(e).toBeInstanceOf(Error);
     expect(e.name).toBe("ElfError");
-    expect(e.offset).toBe(Number(parsed.header.sectionHeaderOffset) + idx("tc") * Elf64_Shdr.size);
+    expect(e.location.offset).toBe(Number(parsed.header.sectionHeaderOffset) + idx("tc") * Elf64_Shdr.size);
     expect(e.message).toMatch(/\(section #\d+, file offset 0x[0-9a-f]+\)$/);
     expect(e instanceof ElfError).toBe(true);
   });

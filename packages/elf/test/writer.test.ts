@@ -73,7 +73,7 @@ describe("withSectionData", () => {
   it("refuses a replacement of the wrong length", () => {
     const e = expectElfError(() => file.withSectionData(new Map([[".data", new Uint8Array(3)]])), "ELF_BAD_REPLACEMENT");
     expect(e.message).toMatch(/expected 48 bytes \(the section size\), found 3/);
-    expect(e.section).toBe(".data");
+    expect(e.location.section).toBe(".data");
   });
 
   it("refuses NOBITS sections, saying why", () => {

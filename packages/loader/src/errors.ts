@@ -1,4 +1,5 @@
 /** Errors about an object as a whole: its maps, programs and variables, before and after load. */
+import { type ErrorLocation, XError } from "@x/elf";
 
 /** Stable codes of {@link ObjectError}. */
 export type ObjectErrorCode =
@@ -7,51 +8,60 @@ export type ObjectErrorCode =
   | "OBJECT_NO_SUCH_MAP"
   | "OBJECT_BAD_MAP_DEFINITION"
   | "OBJECT_UNSUPPORTED_PROGRAM"
-  | "OBJECT_UNKNOWN_SECTION"
   | "OBJECT_NOT_PATCHABLE"
   | "OBJECT_READ_ONLY"
   | "OBJECT_BAD_VALUE"
-  | "OBJECT_LOADED"
-  | "OBJECT_NO_BTF"
-  | "OBJECT_DISPOSED";
+  | "OBJECT_DISPOSED"
+  /** The object is for the other byte order than this kernel's. */
+  | "OBJECT_WRONG_BYTE_ORDER"
+  /** A program uses a kconfig/ksym/kfunc extern the loader cannot resolve. */
+  | "OBJECT_UNSUPPORTED_EXTERN"
+  /** A program has CO-RE relocations the loader cannot apply. */
+  | "OBJECT_UNSUPPORTED_CO_RE"
+  /** `spec.load()` on a spec opened through `@x/loader/open`, which has no kernel layer. */
+  | "OBJECT_NO_LOADER";
 
-/** What went wrong with an object, and where (map, program, variable, section). */
-export class ObjectError extends Error {
-  constructor(
-    /** Stable code. */
-    readonly code: ObjectErrorCode,
-    message: string,
-    readonly where: { readonly map?: string; readonly program?: string; readonly variable?: string; readonly section?: string } = {},
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "ObjectError";
+/**
+ * What went wrong with an object, and where: `location` names the object and, as far as known,
+ * the map, program, variable or section.
+ */
+export class ObjectError extends XError<ObjectErrorCode> {
+  constructor(code: ObjectErrorCode, message: string, location: ErrorLocation = {}, options?: ErrorOptions) {
+    super(code, message, location, options);
   }
 }
 
 /** Stable codes of {@link LoadError}. */
 export type LoadErrorCode = "LOAD_MAP" | "LOAD_PROGRAM" | "LOAD_PIN";
 
-/** A map or program the kernel refused, with the bpf command, errno name and verifier log. */
-export class LoadError extends Error {
-  readonly map?: string;
-  readonly program?: string;
-  readonly section?: string;
+/** What the kernel said about a refused map or program (none of it is a location). */
+export interface LoadErrorDetails {
   /** The bpf command that failed, e.g. `BPF_PROG_LOAD`. */
   readonly command?: string;
   /** errno name, e.g. `EACCES`. */
   readonly errnoName?: string;
   /** The verifier (or BTF) log, when the kernel wrote one. */
   readonly log?: string;
-  constructor(
-    /** Stable code. */
-    readonly code: LoadErrorCode,
-    message: string,
-    details: { map?: string; program?: string; section?: string; command?: string; errnoName?: string; log?: string } = {},
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.name = "LoadError";
-    Object.assign(this, Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined)));
+}
+
+/**
+ * A map or program the kernel refused, with the bpf command, errno name and verifier log.
+ * `location` names the object and the map or program (and section, when known).
+ */
+export class LoadError extends XError<LoadErrorCode> {
+  /** The bpf command that failed, e.g. `BPF_PROG_LOAD`. */
+  readonly command?: string;
+  /** errno name, e.g. `EACCES`. */
+  readonly errnoName?: string;
+  /** The verifier (or BTF) log, when the kernel wrote one. */
+  readonly log?: string;
+
+  /** @param details - where (`object`, `map`, `program`, `section`…) and what the kernel said (`command`, `errnoName`, `log`). */
+  constructor(code: LoadErrorCode, message: string, details: ErrorLocation & LoadErrorDetails = {}, options?: ErrorOptions) {
+    const { command, errnoName, log, ...location } = details;
+    super(code, message, location, options);
+    this.command = command;
+    this.errnoName = errnoName;
+    this.log = log;
   }
 }

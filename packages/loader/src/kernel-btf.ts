@@ -1,15 +1,16 @@
-/** The running kernel's BTF, read and decoded at most once per process. */
-import { readFileSync } from "node:fs";
+/**
+ * The running kernel's BTF, decoded at most once per process. The bytes come from @x/sys's
+ * process-wide cache (`vmlinuxBtfBytes`), which the kfunc probe reads too, so the file is read once.
+ */
 import { type Btf, parseBtf } from "@x/btf";
-
-const VMLINUX_BTF = "/sys/kernel/btf/vmlinux";
+import { vmlinuxBtfBytes } from "@x/sys";
 
 let cached: { btf: Btf; index: Map<string, number[]> } | undefined;
 
 /** The kernel's BTF and a name index over it. */
 export function kernelBtf(): { btf: Btf; index: Map<string, number[]> } {
   if (!cached) {
-    const btf = parseBtf(new Uint8Array(readFileSync(VMLINUX_BTF)));
+    const btf = parseBtf(vmlinuxBtfBytes());
     cached = { btf, index: btf.nameIndex() };
   }
   return cached;

@@ -10,6 +10,8 @@ describe("byte order", () => {
     expect(spec.variable("cfg_s64").get()).toBe(-5000000000n);
     const err = (() => { try { spec.load(); } catch (e) { return e; } })();
     expect(err).toBeInstanceOf(ObjectError);
+    // A code of its own: nothing is wrong with the programs, only the byte order.
+    expect(err).toMatchObject({ code: "OBJECT_WRONG_BYTE_ORDER", location: { object: "globals" } });
     expect((err as Error).message).toMatch(/big-endian \(bpfeb\), but this kernel is little-endian/);
   });
 });

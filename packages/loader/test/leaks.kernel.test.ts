@@ -28,7 +28,7 @@ describe.runIf(haveKernel)("failed loads leak nothing", () => {
     for (let i = 0; i < 1000; i++) {
       const e = loadError(() => spec.load({ programs: ["oob_read"] }));
       expect(e.code).toBe("LOAD_PROGRAM");
-      expect(e.program).toBe("oob_read");
+      expect(e.location.program).toBe("oob_read");
       expect(e.command).toBe("BPF_PROG_LOAD");
       expect(e.errnoName).toBe("EACCES");
       expect(e.log).toMatch(/invalid access to packet/);
@@ -44,7 +44,7 @@ describe.runIf(haveKernel)("failed loads leak nothing", () => {
     const handles = fdStats().open;
     const mappings = mappingCount();
     const e = loadError(() => spec.load());
-    expect(e.program).toBe("oob_read");
+    expect(e.location.program).toBe("oob_read");
     expect(openFds()).toBe(before);
     expect(fdStats().open).toBe(handles);
     expect(mappingCount()).toBe(mappings);

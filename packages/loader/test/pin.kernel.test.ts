@@ -86,7 +86,7 @@ describe.runIf(haveKernel && haveBpffs())("pinning", () => {
     using other = openObject(fixture("globals")).load({ programs: ["update_state"] });
     other.map(".data").pin(`${root}/shared_counter`);
     expect(() => openObject(fixture("pinned")).load({ pinRoot: root })).toThrow(
-      expect.objectContaining({ code: "LOAD_MAP", map: "shared_counter", message: expect.stringMatching(/valueSize 48/) }),
+      expect.objectContaining({ code: "LOAD_MAP", location: expect.objectContaining({ map: "shared_counter" }), message: expect.stringMatching(/valueSize 48/) }),
     );
   });
 
@@ -95,7 +95,7 @@ describe.runIf(haveKernel && haveBpffs())("pinning", () => {
     const spec = openObject(fixture("pinned"));
     expect(spec.program("read_past_value").autoload).toBe(false);
     expect(() => spec.load({ pinRoot: root, programs: ["read_past_value"] })).toThrow(
-      expect.objectContaining({ code: "LOAD_PROGRAM", program: "read_past_value", log: expect.stringMatching(/invalid access to map value, value_size=8 off=8 size=8/) }),
+      expect.objectContaining({ code: "LOAD_PROGRAM", location: expect.objectContaining({ program: "read_past_value" }), log: expect.stringMatching(/invalid access to map value, value_size=8 off=8 size=8/) }),
     );
     expect(existsSync(`${root}/shared_counter`)).toBe(false);
 
@@ -113,7 +113,7 @@ describe.runIf(haveKernel && haveBpffs())("pinning", () => {
     using m = mapCreate({ type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 1, flags: MapFlags.BPF_F_RDONLY_PROG });
     objPin(m, `${root}/shared_counter`);
     expect(() => openObject(fixture("pinned")).load({ pinRoot: root })).toThrow(
-      expect.objectContaining({ code: "LOAD_MAP", map: "shared_counter", message: expect.stringMatching(/flags/) }),
+      expect.objectContaining({ code: "LOAD_MAP", location: expect.objectContaining({ map: "shared_counter" }), message: expect.stringMatching(/flags/) }),
     );
   });
 });

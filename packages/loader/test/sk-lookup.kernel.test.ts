@@ -85,6 +85,6 @@ describe.runIf(haveKernel)("sk_lookup: .rodata frozen before load", () => {
   it("a verdict outside {0, 1} set before load is refused by the verifier through the loader", () => {
     const spec = openObject(fixture("sk_lookup"));
     spec.set("verdict", 7);
-    expect(() => spec.load()).toThrow(expect.objectContaining({ code: "LOAD_PROGRAM", program: "lookup", log: expect.stringMatching(/should have been in/) }));
+    expect(() => spec.load()).toThrow(expect.objectContaining({ code: "LOAD_PROGRAM", location: expect.objectContaining({ object: "sk_lookup", program: "lookup" }), log: expect.stringMatching(/should have been in/) }));
   });
 });

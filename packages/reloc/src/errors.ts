@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { type ErrorLocation, XError } from "@x/elf";
 
 /**
  * Stable machine-readable error codes of {@link RelocationError}.
@@ -36,43 +37,19 @@ export type RelocationErrorCode =
   | "RELOC_BAD_CALL_TARGET"
   | "RELOC_BAD_REFERENCE";
 
-/** Context attached to a {@link RelocationError}. All fields are optional. */
-export interface RelocationErrorContext {
-  /** Program (function symbol) the failing instruction belongs to. */
-  readonly program?: string;
-  /** ELF section the failing instruction or relocation belongs to. */
-  readonly section?: string;
-  /** Instruction index: within `section` for ELF input, within the instruction array for patching. */
-  readonly insnIndex?: number;
-  /** Symbol the failing relocation refers to. */
-  readonly symbol?: string;
-}
-
-/** Thrown for every malformed input `@x/reloc` detects. Match on {@link RelocationError.code}, not on the message. */
-export class RelocationError extends Error {
-  /** Stable error code. */
-  readonly code: RelocationErrorCode;
-  /** Program (function symbol) involved, when known. */
-  readonly program?: string;
-  /** ELF section involved, when known. */
-  readonly section?: string;
-  /** Instruction index involved, when known (see {@link RelocationErrorContext.insnIndex}). */
-  readonly insnIndex?: number;
-  /** Symbol involved, when known. */
-  readonly symbol?: string;
-
+/**
+ * Thrown for every malformed input `@x/reloc` detects. Match on {@link RelocationError.code}, not on the message.
+ * `location` says where, as far as known: `program` (function symbol), `section` (ELF section),
+ * `insnIndex` (within `section` for ELF input, within the instruction array for patching) and `symbol`
+ * (the symbol the failing relocation refers to).
+ */
+export class RelocationError extends XError<RelocationErrorCode> {
   /**
    * @param code - stable error code.
    * @param message - human-readable message (libbpf wording where libbpf has one).
-   * @param context - where the problem is.
+   * @param location - where the problem is.
    */
-  constructor(code: RelocationErrorCode, message: string, context: RelocationErrorContext = {}) {
-    super(message);
-    this.name = "RelocationError";
-    this.code = code;
-    if (context.program !== undefined) this.program = context.program;
-    if (context.section !== undefined) this.section = context.section;
-    if (context.insnIndex !== undefined) this.insnIndex = context.insnIndex;
-    if (context.symbol !== undefined) this.symbol = context.symbol;
+  constructor(code: RelocationErrorCode, message: string, location: ErrorLocation = {}, options?: ErrorOptions) {
+    super(code, message, location, options);
   }
 }

@@ -171,7 +171,7 @@ export function collectRelocations(src: RelocSource, programs: readonly ProgramS
       try {
         insns = decodeInstructions(target.data, src.littleEndian);
       } catch (e) {
-        if (e instanceof RelocationError) throw new RelocationError(e.code, `sec '${target.name}': ${e.message}`, { section: target.name, insnIndex: e.insnIndex });
+        if (e instanceof RelocationError) throw new RelocationError(e.code, `sec '${target.name}': ${e.message}`, { ...e.location, section: target.name }, { cause: e });
         throw e;
       }
       decoded.set(target.index, insns);

@@ -89,7 +89,7 @@ describe("instruction codec", () => {
     bytes[16] = LD_IMM64;
     const e = err(() => decodeInstructions(bytes, true));
     expect(e.code).toBe("RELOC_TRUNCATED");
-    expect(e.insnIndex).toBe(2);
+    expect(e.location.insnIndex).toBe(2);
     // an ld_imm64 opcode in a second slot does not count
     const ok = new Uint8Array(16);
     ok[0] = LD_IMM64;
@@ -101,7 +101,7 @@ describe("instruction codec", () => {
     const base: Instruction = { code: 0x95, dstReg: 0, srcReg: 0, off: 0, imm: 0 };
     expect(err(() => encodeInstructions([{ ...base, dstReg: 16 }], true)).code).toBe("RELOC_BAD_INSN");
     expect(err(() => encodeInstructions([{ ...base, off: 0x8000 }], true)).code).toBe("RELOC_BAD_INSN");
-    expect(err(() => encodeInstructions([base, { ...base, imm: 2 ** 33 }], true)).insnIndex).toBe(1);
+    expect(err(() => encodeInstructions([base, { ...base, imm: 2 ** 33 }], true)).location.insnIndex).toBe(1);
     // unsigned 32-bit immediates are accepted and read back signed
     expect(decodeInstructions(encodeInstructions([{ ...base, imm: 0xffffffff }], true), true)[0]!.imm).toBe(-1);
   });

@@ -152,7 +152,7 @@ describe("linkProgram: hand-crafted", () => {
     const e = err(() => linkProgram(src, "prog"));
     expect(e.code).toBe("RELOC_BAD_CALL_TARGET");
     expect(e.message).toContain("inside 'a'");
-    expect(e).toMatchObject({ program: "prog", section: "tc", insnIndex: 0 });
+    expect(e.location).toMatchObject({ program: "prog", section: "tc", insnIndex: 0 });
   });
 
   it("RELOC_BAD_CALL_TARGET: a call with no relocation outside .text", () => {

@@ -35,7 +35,7 @@ describe("findPrograms", () => {
     const e = err(() => findPrograms(src));
     expect(e.code).toBe("RELOC_STATIC_PROGRAM");
     expect(e.message).toContain("sec 'tc': program 'prog' is static and not supported");
-    expect(e.program).toBe("prog");
+    expect(e.location.program).toBe("prog");
   });
 
   it("accepts a static function in .text and flags hidden globals", () => {
@@ -219,7 +219,7 @@ describe("collectRelocations: errors", () => {
     const e = err(() => collectRelocations(base({ insns: [I.mov(1, 0), I.mov(2, 0), I.exit()] })));
     expect(e.code).toBe("RELOC_BAD_INSN");
     expect(e.message).toContain("prog 'prog': invalid relo against 'x' for insns[0].code 0xb7");
-    expect(e).toMatchObject({ program: "prog", section: "tc", insnIndex: 0, symbol: "x" });
+    expect(e.location).toEqual({ program: "prog", section: "tc", insnIndex: 0, symbol: "x" });
   });
 
   it("RELOC_BAD_INSN: mutated fixture opcode", () => {
@@ -230,7 +230,7 @@ describe("collectRelocations: errors", () => {
     const e = err(() => collectRelocations(src));
     expect(e.code).toBe("RELOC_BAD_INSN");
     expect(e.message).toContain("prog 'update_state': invalid relo against 'data_counter' for insns[5].code 0xb7");
-    expect(e).toMatchObject({ program: "update_state", section: "tc", insnIndex: 46, symbol: "data_counter" });
+    expect(e.location).toEqual({ program: "update_state", section: "tc", insnIndex: 46, symbol: "data_counter" });
   });
 
   it("RELOC_BAD_INSN: a relocated call without BPF_PSEUDO_CALL (mutated fixture)", () => {
@@ -241,7 +241,7 @@ describe("collectRelocations: errors", () => {
     const e = err(() => collectRelocations(src));
     expect(e.code).toBe("RELOC_BAD_INSN");
     expect(e.message).toContain("incorrect bpf_call opcode");
-    expect(e.insnIndex).toBe(69);
+    expect(e.location.insnIndex).toBe(69);
   });
 
   it("RELOC_BAD_OFFSET: r_offset misaligned or outside the section", () => {
@@ -249,7 +249,7 @@ describe("collectRelocations: errors", () => {
     const e = err(() => collectRelocations(base({ relocOffset: 24 })));
     expect(e.code).toBe("RELOC_BAD_OFFSET");
     expect(e.message).toContain("invalid offset 0x18 for relo #0");
-    expect(e.section).toBe("tc");
+    expect(e.location.section).toBe("tc");
   });
 
   it("RELOC_BAD_OFFSET: mutated fixture relocation offset", () => {
@@ -296,7 +296,7 @@ describe("collectRelocations: errors", () => {
     const e2 = err(() => collectRelocations(common));
     expect(e2.code).toBe("RELOC_UNINITIALISED_GLOBAL");
     expect(e2.message).toContain("special section 0xfff2; forgot to initialize global var?");
-    expect(e2.symbol).toBe("x");
+    expect(e2.location.symbol).toBe("x");
   });
 
   it("RELOC_BAD_SECTION: data relo against a non-data section, call into a non-.text section", () => {
@@ -326,7 +326,7 @@ describe("collectRelocations: errors", () => {
   it("RELOC_INSN_OUT_OF_RANGE: section data shorter than its size", () => {
     const e = err(() => collectRelocations(base({ size: 64, relocOffset: 40 })));
     expect(e.code).toBe("RELOC_INSN_OUT_OF_RANGE");
-    expect(e.insnIndex).toBe(5);
+    expect(e.location.insnIndex).toBe(5);
   });
 
   it("RELOC_TRUNCATED: an executable section ending in half an ld_imm64", () => {
@@ -343,7 +343,7 @@ describe("collectRelocations: errors", () => {
       }),
     );
     expect(e.code).toBe("RELOC_TRUNCATED");
-    expect(e.section).toBe("tc");
+    expect(e.location.section).toBe("tc");
   });
 
   it("ignores relocation sections of non-executable targets", () => {

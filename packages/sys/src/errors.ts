@@ -3,14 +3,13 @@
  *
  * @packageDocumentation
  */
+import { XError } from "@x/elf";
 import { commandName } from "./abi/consts.js";
 import { errnoName, kernelOnlyDescription } from "./abi/errno.js";
 import { strerror } from "./native.js";
 
 /** A failed bpf(2) call. */
-export class BpfSyscallError extends Error {
-  /** Stable error code. */
-  readonly code = "BPF_SYSCALL";
+export class BpfSyscallError extends XError<"BPF_SYSCALL"> {
   /** Command name, e.g. `BPF_PROG_LOAD`. */
   readonly command: string;
   /** Command number. */
@@ -28,20 +27,17 @@ export class BpfSyscallError extends Error {
     const command = commandName(cmd);
     const detail = options.detail ? ` (${options.detail})` : "";
     const log = options.log ? `\n${tailLines(options.log, 20)}` : "";
-    super(`${command} failed: ${name} (${desc})${detail}${log}`);
-    this.name = "BpfSyscallError";
+    super("BPF_SYSCALL", `${command} failed: ${name} (${desc})${detail}${log}`);
     this.command = command;
     this.cmd = cmd;
     this.errno = errno;
     this.errnoName = name;
-    if (options.log !== undefined) this.log = options.log;
+    this.log = options.log;
   }
 }
 
 /** The running kernel lacks a feature this operation needs. */
-export class UnsupportedFeatureError extends Error {
-  /** Stable error code. */
-  readonly code = "UNSUPPORTED_FEATURE";
+export class UnsupportedFeatureError extends XError<"UNSUPPORTED_FEATURE"> {
   constructor(
     /** Feature name (see {@link FEATURES}). */
     readonly feature: string,
@@ -50,30 +46,27 @@ export class UnsupportedFeatureError extends Error {
     /** What the kernel lacks, in words. */
     readonly description: string,
   ) {
-    super(`the running kernel does not support ${feature}: ${description} (needs Linux ${minKernel} or newer)`);
-    this.name = "UnsupportedFeatureError";
+    super("UNSUPPORTED_FEATURE", `the running kernel does not support ${feature}: ${description} (needs Linux ${minKernel} or newer)`);
   }
 }
 
 /** Use of a closed file descriptor handle. */
-export class FdClosedError extends Error {
-  /** Stable error code. */
-  readonly code = "FD_CLOSED";
-  constructor(readonly kind: string) {
-    super(`${kind} file descriptor handle used after close()`);
-    this.name = "FdClosedError";
+export class FdClosedError extends XError<"FD_CLOSED"> {
+  constructor(
+    /** The handle's kind (`map`, `prog`, `btf`, `link`...). */
+    readonly kind: string,
+  ) {
+    super("FD_CLOSED", `${kind} file descriptor handle used after close()`);
   }
 }
 
+/** Stable codes of {@link MappedMemoryError}. */
+export type MappedMemoryErrorCode = "MMAP_DISPOSED" | "MMAP_READONLY" | "MMAP_OUT_OF_BOUNDS";
+
 /** Misuse of mapped memory: access after unmap, a write to a read-only mapping, or out of bounds. */
-export class MappedMemoryError extends Error {
-  constructor(
-    /** `MMAP_DISPOSED`, `MMAP_READONLY` or `MMAP_OUT_OF_BOUNDS`. */
-    readonly code: "MMAP_DISPOSED" | "MMAP_READONLY" | "MMAP_OUT_OF_BOUNDS",
-    message: string,
-  ) {
-    super(message);
-    this.name = "MappedMemoryError";
+export class MappedMemoryError extends XError<MappedMemoryErrorCode> {
+  constructor(code: MappedMemoryErrorCode, message: string) {
+    super(code, message);
   }
 }
 
@@ -83,9 +76,7 @@ function tailLines(s: string, n: number): string {
 }
 
 /** A failed non-bpf system call (mmap, munmap). */
-export class SyscallError extends Error {
-  /** Stable error code. */
-  readonly code = "SYSCALL";
+export class SyscallError extends XError<"SYSCALL"> {
   /** errno name, e.g. `EPERM`. */
   readonly errnoName: string;
   constructor(
@@ -96,8 +87,7 @@ export class SyscallError extends Error {
     detail?: string,
   ) {
     const name = errnoName(errno);
-    super(`${syscall} failed: ${name} (${kernelOnlyDescription(errno) ?? strerror(errno)})${detail ? ` (${detail})` : ""}`);
-    this.name = "SyscallError";
+    super("SYSCALL", `${syscall} failed: ${name} (${kernelOnlyDescription(errno) ?? strerror(errno)})${detail ? ` (${detail})` : ""}`);
     this.errnoName = name;
   }
 }

@@ -112,8 +112,8 @@ export class LinkFd extends BpfFd {
   }
 }
 
-/** A raw fd or a handle, for functions that only borrow a descriptor. */
-export type FdLike = number | BpfFd;
+/** A raw fd or anything holding one (a {@link BpfFd}, a loader's handle), for functions that only borrow a descriptor. */
+export type FdLike = number | { readonly fd: number };
 
 /** The raw descriptor of an {@link FdLike} (throws on a closed handle). */
 export function rawFd(fd: FdLike): number {

@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 export { bpf, bpfRaw, type BpfResult } from "./syscall.js";
-export { BpfSyscallError, UnsupportedFeatureError, FdClosedError, MappedMemoryError, SyscallError } from "./errors.js";
+export { BpfSyscallError, UnsupportedFeatureError, FdClosedError, MappedMemoryError, SyscallError, type MappedMemoryErrorCode } from "./errors.js";
 export { BpfFd, MapFd, ProgFd, BtfFd, LinkFd, adoptFd, rawFd, fdStats, type FdKind, type FdLike, type FdStats } from "./fd.js";
 export {
   mapCreate,
@@ -61,13 +61,20 @@ export {
   type FeatureInfo,
   type ProbeResult,
 } from "./probes/features.js";
+export {
+  classifyProbeError,
+  MISSING_ERRNOS,
+  ProbeInconclusiveError,
+  type ClassifyOptions,
+  type ProbeOutcome,
+  type ProbeStatus,
+} from "./probes/outcome.js";
 export { kernelVersion, parseKernelVersion, compareKernelVersions, type KernelVersion } from "./probes/kernel-version.js";
 export { buildBtf, BtfHeaderLayout } from "./probes/btf-blob.js";
 export * from "./abi/consts.js";
 export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
 export * from "./abi/attr.js";
 export * from "./abi/info.js";
-export { InsnLayout, INSN_SIZE, encodeInsns, decodeInsns, asm, type Insn } from "./abi/insn.js";
 export { linkCreate, type LinkCreateOptions } from "./link.js";
 export {
   probeProgType,
@@ -75,7 +82,7 @@ export {
   probeProgTypes,
   PROG_TYPE_MIN_KERNEL,
   ATTACH_TYPE_MIN_KERNEL,
-  type ProbeStatus,
   type TypeProbeResult,
 } from "./probes/types.js";
-export { findFuncIds, findKernelFuncIds, VMLINUX_BTF_PATH } from "./probes/vmlinux-funcs.js";
+export { findFuncIds, findKernelFuncIds } from "./probes/vmlinux-funcs.js";
+export { FileCache, VMLINUX_BTF_PATH, vmlinuxBtfBytes, vmlinuxBtfCache } from "./kernel/vmlinux.js";

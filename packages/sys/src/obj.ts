@@ -8,7 +8,7 @@ import { BpfCmd } from "./abi/consts.js";
 import { Errno } from "./abi/errno.js";
 import { BtfInfoLayout, MapInfoLayout, ProgInfoLayout } from "./abi/info.js";
 import { BpfSyscallError } from "./errors.js";
-import { adoptFd, BtfFd, MapFd, ProgFd, rawFd, type BpfFd, type FdLike } from "./fd.js";
+import { adoptFd, BtfFd, MapFd, ProgFd, rawFd, type BpfFd, type FdKind, type FdLike } from "./fd.js";
 import { addressOf } from "./native.js";
 import { bpf, bpfRaw } from "./syscall.js";
 import { cString, decodeName, LE } from "./util.js";
@@ -197,7 +197,7 @@ export type ObjInfo = { kind: "prog"; info: ProgInfo } | { kind: "map"; info: Ma
  * or (for a raw number or an unknown handle) from the fd's anon inode name.
  */
 export function objGetInfoByFd(fd: FdLike): ObjInfo {
-  let kind = typeof fd === "number" ? "unknown" : fd.kind;
+  let kind: FdKind = typeof fd === "object" && "kind" in fd ? (fd as BpfFd).kind : "unknown";
   if (kind === "unknown") {
     const probe = adoptFd(rawFd(fd));
     kind = probe.kind;

@@ -3,9 +3,9 @@
  *
  * @packageDocumentation
  */
+import { INSN_SIZE } from "@x/reloc";
 import { ProgBindMapAttr, ProgLoadAttr, ProgTestRunAttr } from "./abi/attr.js";
 import { BpfCmd } from "./abi/consts.js";
-import { INSN_SIZE } from "./abi/insn.js";
 import { ProgFd, rawFd, type FdLike } from "./fd.js";
 import { loadWithLog } from "./log.js";
 import { addressOf } from "./native.js";

@@ -3,11 +3,11 @@
  *
  * @packageDocumentation
  */
-import { endianness } from "node:os";
+import { HOST_LITTLE_ENDIAN } from "@x/elf/layout";
 import { BPF_OBJ_NAME_LEN } from "./abi/consts.js";
 
 /** Host byte order: bpf_attr and info structs are native-endian. */
-export const LE = endianness() === "LE";
+export const LE = HOST_LITTLE_ENDIAN;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

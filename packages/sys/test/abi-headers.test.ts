@@ -18,16 +18,15 @@ import {
   BpfCmd,
   BtfHeaderLayout,
   INFO_LAYOUTS,
-  InsnLayout,
   MapFlags,
   MapType,
   PROG_INFO_BITFIELDS,
   ProgFlags,
   ProgType,
-  Pseudo,
   TestRunFlags,
   UpdateFlags,
 } from "@x/sys";
+import { BpfInsn, PseudoCall, PseudoLd } from "@x/reloc";
 import { BtfKind } from "../src/probes/btf-blob.js";
 
 const UAPI_BPF = "/usr/include/linux/bpf.h";
@@ -56,7 +55,7 @@ const STRUCTS: StructCheck[] = [
     bitfields: i.cStruct === "bpf_prog_info" ? PROG_INFO_BITFIELDS : [],
     checkSize: true,
   })),
-  { id: "bpf_insn", cType: "struct bpf_insn", prefix: "", layout: InsnLayout as Layout<unknown>, skipFields: ["regs"], checkSize: true },
+  { id: "bpf_insn", cType: "struct bpf_insn", prefix: "", layout: BpfInsn as Layout<unknown>, skipFields: ["regs"], checkSize: true },
   { id: "btf_header", cType: "struct btf_header", prefix: "", layout: BtfHeaderLayout as Layout<unknown>, checkSize: true },
 ];
 
@@ -71,7 +70,9 @@ const CONSTS: [string, number, boolean][] = [
   ...Object.entries(BtfKind).map(([k, v]) => [`BTF_KIND_${k}`, v, false] as [string, number, boolean]),
   ...Object.entries(ProgFlags).map(([k, v]) => [k, v, true] as [string, number, boolean]),
   ...Object.entries(TestRunFlags).map(([k, v]) => [k, v, true] as [string, number, boolean]),
-  ...Object.entries(Pseudo).map(([k, v]) => [k, v, true] as [string, number, boolean]),
+  // The instruction-level constants live in @x/reloc; PseudoCall.HELPER (0) has no C name.
+  ...Object.entries(PseudoLd).map(([k, v]) => [`BPF_PSEUDO_${k}`, v, true] as [string, number, boolean]),
+  ...Object.entries(PseudoCall).filter(([k]) => k !== "HELPER").map(([k, v]) => [`BPF_PSEUDO_${k}`, v, true] as [string, number, boolean]),
   ["BPF_OBJ_NAME_LEN", BPF_OBJ_NAME_LEN, true],
   ["BPF_TAG_SIZE", BPF_TAG_SIZE, true],
 ];

@@ -7,10 +7,8 @@ import {
   MapFlags,
   MapType,
   ProgType,
-  asm,
   btfLoad,
   buildBtf,
-  encodeInsns,
   fdStats,
   mapCreate,
   mappingCount,
@@ -18,7 +16,8 @@ import {
   mmapSize,
   progLoad,
 } from "@x/sys";
-import { haveKernel } from "./kernel.js";
+import { asm } from "@x/reloc";
+import { encodeInsns, haveKernel } from "./kernel.js";
 
 const openFds = () => readdirSync("/proc/self/fd").length;
 

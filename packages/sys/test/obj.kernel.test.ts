@@ -6,12 +6,10 @@ import {
   MapType,
   ProgFd,
   ProgType,
-  asm,
   btfGetNextId,
   btfInfo,
   btfLoad,
   buildBtf,
-  encodeInsns,
   mapCreate,
   mapGetFdById,
   mapGetNextId,
@@ -26,7 +24,8 @@ import {
   progInfo,
   progLoad,
 } from "@x/sys";
-import { haveKernel } from "./kernel.js";
+import { asm } from "@x/reloc";
+import { encodeInsns, haveKernel } from "./kernel.js";
 
 const dir = `/sys/fs/bpf/x-sys-test-${process.pid}`;
 const u32 = (n: number) => new Uint8Array(new Uint32Array([n]).buffer);

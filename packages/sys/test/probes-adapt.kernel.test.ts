@@ -4,10 +4,11 @@ import { describe, expect, it } from "vitest";
 import {
   ATTACH_TYPE_MIN_KERNEL, AttachType, BpfSyscallError, FEATURES, PROG_TYPE_MIN_KERNEL, ProgType, buildBtf, findFuncIds,
   compareKernelVersions, kernelVersion,
-  findKernelFuncIds, linkCreate, probeAttachType, probeFeature, probeProgType, probeProgTypes, progLoad, asm, encodeInsns,
+  findKernelFuncIds, linkCreate, probeAttachType, probeFeature, probeProgType, probeProgTypes, progLoad,
 } from "@x/sys";
 import { btfInfo, btfInt, btfType, BtfKind } from "../src/probes/btf-blob.js";
-import { haveKernel } from "./kernel.js";
+import { asm } from "@x/reloc";
+import { encodeInsns, haveKernel } from "./kernel.js";
 
 describe("findFuncIds (raw BTF walk for the kfunc probe)", () => {
   // [1] int, [2] struct s { int a; }, [3] int (*)(int), [4] FUNC foo, [5] ENUM e { X }, [6] FUNC bar

@@ -3,8 +3,6 @@ import {
   BpfSyscallError,
   MapType,
   ProgType,
-  asm,
-  encodeInsns,
   mapCreate,
   mapInfo,
   progBindMap,
@@ -12,7 +10,8 @@ import {
   progLoad,
   progTestRun,
 } from "@x/sys";
-import { haveKernel } from "./kernel.js";
+import { asm } from "@x/reloc";
+import { encodeInsns, haveKernel } from "./kernel.js";
 import { BpfCmd, ProgLoadAttr } from "@x/sys";
 import { loadWithLog } from "../src/log.js";
 import { addressOf } from "../src/native.js";

@@ -135,6 +135,9 @@ export const ProgType = {
   NETFILTER: 32,
 } as const;
 
+/** A `enum bpf_prog_type` value (one of {@link ProgType}). */
+export type ProgTypeValue = (typeof ProgType)[keyof typeof ProgType];
+
 /** `enum bpf_attach_type`. Keys are the C names without `BPF_`. */
 export const AttachType = {
   CGROUP_INET_INGRESS: 0,
@@ -197,6 +200,9 @@ export const AttachType = {
   TRACE_UPROBE_SESSION: 57,
 } as const;
 
+/** A `enum bpf_attach_type` value (one of {@link AttachType}). */
+export type AttachTypeValue = (typeof AttachType)[keyof typeof AttachType];
+
 /** Flags of `BPF_MAP_UPDATE_ELEM` / `BPF_MAP_LOOKUP_ELEM` (`BPF_ANY`, `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`). */
 export const UpdateFlags = {
   BPF_ANY: 0,
@@ -242,18 +248,6 @@ export const ProgFlags = {
 export const TestRunFlags = {
   BPF_F_TEST_RUN_ON_CPU: 1 << 0,
   BPF_F_TEST_XDP_LIVE_FRAMES: 1 << 1,
-} as const;
-
-/** `src_reg` values with special meaning in `ld_imm64` and call instructions (C `#define`s). */
-export const Pseudo = {
-  BPF_PSEUDO_MAP_FD: 1,
-  BPF_PSEUDO_MAP_VALUE: 2,
-  BPF_PSEUDO_BTF_ID: 3,
-  BPF_PSEUDO_FUNC: 4,
-  BPF_PSEUDO_MAP_IDX: 5,
-  BPF_PSEUDO_MAP_IDX_VALUE: 6,
-  BPF_PSEUDO_CALL: 1,
-  BPF_PSEUDO_KFUNC_CALL: 2,
 } as const;
 
 /** `BPF_OBJ_NAME_LEN`: object names are at most 15 bytes plus a NUL. */

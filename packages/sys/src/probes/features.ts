@@ -1,19 +1,25 @@
 /**
  * Kernel feature probes: each tries the smallest thing that needs the feature (the same
- * programs, maps and BTF blobs as libbpf's `features.c`), runs at most once per process,
- * and is cached. Any error counts as "missing" (the error text is kept for diagnostics).
+ * programs, maps and BTF blobs as libbpf's `features.c`). A probe answers `supported`,
+ * `missing` or `unknown` (it could not tell: see `outcome.ts` for what each errno means).
+ * `supported` and `missing` are cached for the process; `unknown` is not (the next call probes
+ * again: the cause, such as too many open files, may be gone).
  *
  * @packageDocumentation
  */
-import { AttachType, MapFlags, MapType, ProgType, Pseudo } from "../abi/consts.js";
-import { asm, encodeInsns, type Insn } from "../abi/insn.js";
+import { asm, encodeInstructions, PseudoLd, type Instruction } from "@x/reloc";
+import { existsSync } from "node:fs";
+import { AttachType, MapFlags, MapType, ProgType } from "../abi/consts.js";
 import { btfLoad } from "../btf.js";
 import { BpfSyscallError, UnsupportedFeatureError } from "../errors.js";
+import { VMLINUX_BTF_PATH } from "../kernel/vmlinux.js";
 import { linkCreate } from "../link.js";
 import { mapCreate, mapFreeze } from "../map.js";
 import { btfInfo as btfObjInfo } from "../obj.js";
 import { progBindMap, progLoad } from "../prog.js";
+import { LE } from "../util.js";
 import { buildBtf, btfInfo as info, btfInt, btfType, BtfKind, BTF_INT_SIGNED } from "./btf-blob.js";
+import { ProbeAnswer, ProbeInconclusiveError, runProbe, type ClassifyOptions, type ProbeOutcome, type ProbeStatus } from "./outcome.js";
 import { findKernelFuncIds } from "./vmlinux-funcs.js";
 
 /** Names of the probed features. */
@@ -42,37 +48,40 @@ export type FeatureName =
   | "fd_array";
 
 /** A feature: what it is, when it appeared, how to detect it. */
-export interface FeatureInfo {
+export interface FeatureInfo extends ClassifyOptions {
   /** Feature name. */
   readonly name: FeatureName;
   /** Kernel version that introduced it (upstream). */
   readonly minKernel: string;
   /** One line: what the kernel can do when it has the feature. */
   readonly description: string;
-  /** Throws or returns false when the feature is missing. */
-  readonly probe: () => boolean;
+  /**
+   * Returns when the kernel has the feature; otherwise throws, and the error decides between
+   * `missing` and `unknown` (`classifyProbeError` with this feature's {@link ClassifyOptions}).
+   */
+  readonly probe: () => void;
 }
 
-/** Outcome of one probe. */
-export interface ProbeResult {
+/** Outcome of one feature probe. */
+export interface ProbeResult extends ProbeOutcome {
   /** Feature name. */
   name: FeatureName;
   /** Kernel version that introduced it. */
   minKernel: string;
   /** What the feature is. */
   description: string;
-  /** Whether the running kernel has it. */
+  /** `status === "supported"`. */
   supported: boolean;
-  /** Why the probe failed, when it did. */
-  error?: string;
 }
 
-const GPL = "GPL";
-const trivial = (): Uint8Array => encodeInsns([asm.mov64Imm(0, 0), asm.exit()]);
+export type { ProbeStatus };
 
-function loadsBtf(types: number[], strings: string): boolean {
+const GPL = "GPL";
+const encode = (insns: readonly Instruction[]): Uint8Array => encodeInstructions(insns, LE);
+const trivial = (): Uint8Array => encode([asm.mov64Imm(0, 0), asm.exit()]);
+
+function loadsBtf(types: number[], strings: string): void {
   btfLoad(buildBtf(types, strings)).close();
-  return true;
 }
 
 function arrayMap(flags = 0, valueSize = 4) {
@@ -81,16 +90,42 @@ function arrayMap(flags = 0, valueSize = 4) {
 
 const INT = (name: number) => btfInt(name, BTF_INT_SIGNED, 0, 32, 4);
 
-/** LINK_CREATE with a bad target fd: EBADF means the kernel knows the command and the attach type. */
-function linkCreateGivesEbadf(progType: number, attachType: number, expectedAttachType?: number): boolean {
+/**
+ * LINK_CREATE with a bad target fd: EBADF means the kernel knows the command and the attach type
+ * (EINVAL: it knows neither). A link on fd -1 cannot succeed: if it does, the probe cannot tell.
+ */
+function linkCreateGivesEbadf(progType: number, attachType: number, expectedAttachType?: number): void {
   using prog = progLoad({ type: progType, insns: trivial(), license: GPL, expectedAttachType });
   try {
     linkCreate(prog, { target: -1, attachType }).close();
-    throw new Error("BPF_LINK_CREATE unexpectedly succeeded on fd -1");
   } catch (e) {
-    if (e instanceof BpfSyscallError && e.errnoName === "EBADF") return true;
+    if (e instanceof BpfSyscallError && e.errnoName === "EBADF") return;
     throw e;
   }
+  throw new ProbeAnswer("unknown", "BPF_LINK_CREATE unexpectedly succeeded on fd -1");
+}
+
+/**
+ * The BTF ids of `names` in the kernel's BTF. No BTF at all (sysfs is mounted but has no
+ * `/sys/kernel/btf/vmlinux`) and a BTF without the functions are `missing`; a file that
+ * cannot be read or walked (or no sysfs to look in) is `unknown`.
+ */
+function kernelFuncIds(names: readonly string[]): Map<string, number> {
+  let ids: Map<string, number>;
+  try {
+    ids = findKernelFuncIds(names);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    const errno = typeof code === "string" ? code : undefined;
+    const why = (e as Error).message.split("\n")[0]!;
+    if (errno === "ENOENT" && existsSync("/sys/kernel")) {
+      throw new ProbeAnswer("missing", `the kernel has no BTF (no ${VMLINUX_BTF_PATH}), so no kfuncs`, errno);
+    }
+    throw new ProbeAnswer("unknown", `cannot read the kernel's BTF: ${why}`, errno);
+  }
+  const missing = names.filter((n) => !ids.has(n));
+  if (missing.length) throw new ProbeAnswer("missing", `the kernel's BTF has no FUNC ${missing.join(", ")}`);
+  return ids;
 }
 
 /** Generic kfuncs any program type may call (kernel/bpf/helpers.c `common_btf_ids`, 6.2). */
@@ -101,25 +136,17 @@ const DEFS: readonly FeatureInfo[] = [
     name: "prog_name",
     minKernel: "4.15",
     description: "programs and maps can be given names",
-    probe: () => {
-      progLoad({ type: ProgType.SOCKET_FILTER, insns: trivial(), license: GPL, name: "x_nametest" }).close();
-      return true;
-    },
+    probe: () => progLoad({ type: ProgType.SOCKET_FILTER, insns: trivial(), license: GPL, name: "x_nametest" }).close(),
   },
   {
     name: "global_data",
     minKernel: "5.2",
     description: "ld_imm64 with BPF_PSEUDO_MAP_VALUE (global variables in array maps)",
+    verifierRejection: "missing",
     probe: () => {
       using map = arrayMap(0, 32);
-      const insns: Insn[] = [
-        ...asm.ldImm64(1, Pseudo.BPF_PSEUDO_MAP_VALUE, map.fd, 0),
-        asm.stMemDw(1, 0, 42),
-        asm.mov64Imm(0, 0),
-        asm.exit(),
-      ];
-      progLoad({ type: ProgType.SOCKET_FILTER, insns: encodeInsns(insns), license: GPL }).close();
-      return true;
+      const insns = [...asm.ldImm64(1, PseudoLd.MAP_VALUE, map.fd, 0), asm.stMem("DW", 1, 0, 42), asm.mov64Imm(0, 0), asm.exit()];
+      progLoad({ type: ProgType.SOCKET_FILTER, insns: encode(insns), license: GPL }).close();
     },
   },
   {
@@ -194,10 +221,7 @@ const DEFS: readonly FeatureInfo[] = [
     name: "array_mmap",
     minKernel: "5.5",
     description: "BPF_F_MMAPABLE array maps (mmap of map values)",
-    probe: () => {
-      arrayMap(MapFlags.BPF_F_MMAPABLE).close();
-      return true;
-    },
+    probe: () => arrayMap(MapFlags.BPF_F_MMAPABLE).close(),
   },
   {
     name: "map_freeze",
@@ -206,17 +230,13 @@ const DEFS: readonly FeatureInfo[] = [
     probe: () => {
       using map = arrayMap();
       mapFreeze(map);
-      return true;
     },
   },
   {
     name: "rdonly_prog",
     minKernel: "5.2",
     description: "BPF_F_RDONLY_PROG maps (read-only for programs, e.g. .rodata)",
-    probe: () => {
-      arrayMap(MapFlags.BPF_F_RDONLY_PROG).close();
-      return true;
-    },
+    probe: () => arrayMap(MapFlags.BPF_F_RDONLY_PROG).close(),
   },
   {
     name: "prog_bind_map",
@@ -226,17 +246,13 @@ const DEFS: readonly FeatureInfo[] = [
       using map = arrayMap();
       using prog = progLoad({ type: ProgType.SOCKET_FILTER, insns: trivial(), license: GPL });
       progBindMap(prog, map);
-      return true;
     },
   },
   {
     name: "arena",
     minKernel: "6.9",
     description: "BPF_MAP_TYPE_ARENA (memory shared between programs and user space)",
-    probe: () => {
-      mapCreate({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.BPF_F_MMAPABLE }).close();
-      return true;
-    },
+    probe: () => mapCreate({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.BPF_F_MMAPABLE }).close(),
   },
   {
     name: "btf_qmark_datasec",
@@ -252,10 +268,7 @@ const DEFS: readonly FeatureInfo[] = [
     name: "exp_attach_type",
     minKernel: "4.17",
     description: "expected_attach_type at BPF_PROG_LOAD (cgroup sock/sockaddr programs)",
-    probe: () => {
-      progLoad({ type: ProgType.CGROUP_SOCK, insns: trivial(), license: GPL, expectedAttachType: AttachType.CGROUP_INET_SOCK_CREATE }).close();
-      return true;
-    },
+    probe: () => progLoad({ type: ProgType.CGROUP_SOCK, insns: trivial(), license: GPL, expectedAttachType: AttachType.CGROUP_INET_SOCK_CREATE }).close(),
   },
   {
     name: "module_btf",
@@ -264,7 +277,6 @@ const DEFS: readonly FeatureInfo[] = [
     probe: () => {
       using btf = btfLoad(buildBtf([...INT(1)], "\0int"));
       btfObjInfo(btf);
-      return true;
     },
   },
   {
@@ -283,25 +295,22 @@ const DEFS: readonly FeatureInfo[] = [
     name: "kfunc_call",
     minKernel: "6.2",
     description: "calls to kernel functions (kfuncs) by BTF id from any program type (probed with bpf_rcu_read_lock; a few program types had kfuncs since 5.13)",
+    verifierRejection: "missing",
     probe: () => {
-      const ids = findKernelFuncIds(PROBE_KFUNCS);
-      const missing = PROBE_KFUNCS.filter((n) => !ids.has(n));
-      if (missing.length) throw new Error(`the kernel's BTF has no FUNC ${missing.join(", ")}`);
-      const kcall = (id: number): Insn => ({ ...asm.call(id), src: Pseudo.BPF_PSEUDO_KFUNC_CALL });
-      const insns = [kcall(ids.get("bpf_rcu_read_lock")!), kcall(ids.get("bpf_rcu_read_unlock")!), asm.mov64Imm(0, 0), asm.exit()];
-      progLoad({ type: ProgType.SOCKET_FILTER, insns: encodeInsns(insns), license: GPL }).close();
-      return true;
+      const ids = kernelFuncIds(PROBE_KFUNCS);
+      const insns = [asm.kfuncCall(ids.get("bpf_rcu_read_lock")!), asm.kfuncCall(ids.get("bpf_rcu_read_unlock")!), asm.mov64Imm(0, 0), asm.exit()];
+      progLoad({ type: ProgType.SOCKET_FILTER, insns: encode(insns), license: GPL }).close();
     },
   },
   {
     name: "fd_array",
     minKernel: "5.14",
     description: "fd_array at BPF_PROG_LOAD (BPF_PSEUDO_MAP_IDX; kfuncs in module BTF)",
+    verifierRejection: "missing",
     probe: () => {
       using map = arrayMap();
-      const insns = [...asm.ldImm64(1, Pseudo.BPF_PSEUDO_MAP_IDX, 0, 0), asm.mov64Imm(0, 0), asm.exit()];
-      progLoad({ type: ProgType.SOCKET_FILTER, insns: encodeInsns(insns), license: GPL, fdArray: [map] }).close();
-      return true;
+      const insns = [...asm.ldImm64(1, PseudoLd.MAP_IDX, 0, 0), asm.mov64Imm(0, 0), asm.exit()];
+      progLoad({ type: ProgType.SOCKET_FILTER, insns: encode(insns), license: GPL, fdArray: [map] }).close();
     },
   },
 ];
@@ -312,36 +321,49 @@ export const FEATURES: Readonly<Record<FeatureName, FeatureInfo>> = Object.fromE
   FeatureInfo
 >;
 
+/** Answers of `supported`/`missing` probes for this process (an `unknown` one is probed again next time). */
 const cache = new Map<FeatureName, ProbeResult>();
 
-/** Probe one feature (once per process; later calls return the cached result). */
+/**
+ * Probe one feature. A `supported` or `missing` answer is cached for the process (later calls
+ * return the same object); an `unknown` one is not, so the next call probes again.
+ */
 export function probeFeature(name: FeatureName): ProbeResult {
   const hit = cache.get(name);
   if (hit) return hit;
   const f = FEATURES[name];
   if (!f) throw new RangeError(`unknown feature "${String(name)}"`);
-  const res: ProbeResult = { name, minKernel: f.minKernel, description: f.description, supported: false };
-  try {
-    res.supported = f.probe() === true;
-  } catch (e) {
-    res.error = e instanceof Error ? e.message.split("\n")[0] : String(e);
-  }
-  cache.set(name, res);
+  const outcome = runProbe(f.probe, f);
+  const res: ProbeResult = { name, minKernel: f.minKernel, description: f.description, ...outcome, supported: outcome.status === "supported" };
+  if (res.status !== "unknown") cache.set(name, res);
   return res;
 }
 
-/** Whether the running kernel has `name` (probed once, cached). */
-export function hasFeature(name: FeatureName): boolean {
-  return probeFeature(name).supported;
+function inconclusive(r: ProbeResult): ProbeInconclusiveError {
+  return new ProbeInconclusiveError(r.name, r.error ?? "no reason given", r.errno);
 }
 
-/** Throw {@link UnsupportedFeatureError} when the running kernel lacks `name`. */
+/**
+ * Whether the running kernel has `name`: true when supported, false when missing.
+ * @throws {@link ProbeInconclusiveError} when the probe could not tell (no permission, no memory…).
+ */
+export function hasFeature(name: FeatureName): boolean {
+  const r = probeFeature(name);
+  if (r.status === "unknown") throw inconclusive(r);
+  return r.status === "supported";
+}
+
+/**
+ * Throw {@link UnsupportedFeatureError} when the running kernel lacks `name`, and
+ * {@link ProbeInconclusiveError} when the probe could not tell.
+ */
 export function requireFeature(name: FeatureName): void {
   const r = probeFeature(name);
-  if (!r.supported) throw new UnsupportedFeatureError(name, r.minKernel, r.description + (r.error ? ` [probe: ${r.error}]` : ""));
+  if (r.status === "unknown") throw inconclusive(r);
+  if (r.status === "missing") throw new UnsupportedFeatureError(name, r.minKernel, r.description + (r.error ? ` [probe: ${r.error}]` : ""));
 }
 
-/** Probe every feature (each at most once per process). */
+/** Probe every feature (a `supported`/`missing` answer at most once per process). */
 export function probeAll(): ProbeResult[] {
   return DEFS.map((d) => probeFeature(d.name));
 }

@@ -1,34 +1,33 @@
 /**
  * Parameterised probes: can this kernel load a program of a given type, and with a given expected
- * attach type? Each answer is cached per argument for the process. Some combinations cannot be
- * probed without a real attach target (tracing, LSM, freplace, struct_ops need a BTF id) or are
- * not checked by the kernel at load time: for those the answer is `unknown`, never a guess.
+ * attach type? Errors mean what they mean for the feature probes (`classifyProbeError`). A
+ * `supported` or `missing` answer is cached per argument for the process; an `unknown` one is not.
+ * Some combinations cannot be probed without a real attach target (tracing, LSM, freplace,
+ * struct_ops need a BTF id) or are not checked by the kernel at load time: for those the answer is
+ * `unknown`, never a guess.
  *
  * @packageDocumentation
  */
+import { asm, encodeInstructions } from "@x/reloc";
 import { AttachType, ProgFlags, ProgType } from "../abi/consts.js";
-import { asm, encodeInsns } from "../abi/insn.js";
 import { BpfSyscallError } from "../errors.js";
 import { progLoad } from "../prog.js";
+import { LE } from "../util.js";
 import { kernelVersion } from "./kernel-version.js";
+import { runProbe, type ProbeOutcome, type ProbeStatus } from "./outcome.js";
 
-/** `supported`, `missing`, or `unknown` (the probe cannot tell without more setup). */
-export type ProbeStatus = "supported" | "missing" | "unknown";
+export type { ProbeStatus };
 
 /** Outcome of a parameterised probe. */
-export interface TypeProbeResult {
+export interface TypeProbeResult extends ProbeOutcome {
   /** `prog_type SK_LOOKUP` or `attach_type CGROUP_INET4_BIND (CGROUP_SOCK_ADDR)`. */
   name: string;
   /** Kernel version that introduced it (upstream; "?" when unknown). */
   minKernel: string;
   /** What it is, in words. */
   description: string;
-  /** The answer. */
-  status: ProbeStatus;
   /** `status === "supported"`. */
   supported: boolean;
-  /** Why the probe failed or could not tell. */
-  error?: string;
 }
 
 type ProgTypeName = keyof typeof ProgType;
@@ -88,35 +87,41 @@ const attachCache = new Map<string, TypeProbeResult>();
 const nameOf = <T extends Record<string, number>>(table: T, v: number): (keyof T & string) | undefined =>
   (Object.keys(table) as (keyof T & string)[]).find((k) => table[k] === v);
 
-function result(name: string, minKernel: string, description: string, status: ProbeStatus, error?: string): TypeProbeResult {
-  return { name, minKernel, description, status, supported: status === "supported", ...(error ? { error } : {}) };
-}
-
-/** Load `mov r0, 0; exit` as `type`; returns the status and error. */
-function tryLoad(type: number, expectedAttachType: number | undefined, btfIdType: boolean): { status: ProbeStatus; error?: string } {
-  const name = nameOf(ProgType, type);
-  try {
-    progLoad({
-      type,
-      insns: encodeInsns([asm.mov64Imm(0, 0), asm.exit()]),
-      license: "GPL",
-      expectedAttachType,
-      kernVersion: name === "KPROBE" ? kernelVersion().code : 0,
-      flags: name === "SYSCALL" ? ProgFlags.BPF_F_SLEEPABLE : 0,
-    }).close();
-    return { status: "supported" };
-  } catch (e) {
-    if (!(e instanceof BpfSyscallError)) return { status: "unknown", error: (e as Error).message };
-    const error = e.message.split("\n")[0];
-    // The verifier ran (it wrote a log): the kernel knows the type, it only wants an attach target.
-    if (btfIdType) return e.log?.trim() ? { status: "supported" } : { status: "unknown", error };
-    if (e.errnoName === "EINVAL" || e.errnoName === "EOPNOTSUPP" || e.errnoName === "E2BIG") return { status: "missing", error };
-    return { status: "unknown", error };
-  }
+function result(name: string, minKernel: string, description: string, outcome: ProbeOutcome): TypeProbeResult {
+  return { name, minKernel, description, ...outcome, supported: outcome.status === "supported" };
 }
 
 /**
- * Can this kernel load programs of type `type` (a `ProgType` value)? Cached per type.
+ * Load `mov r0, 0; exit` as `type`. Errors mean what `classifyProbeError` says (a verifier
+ * rejection of this trivial program is `unknown`), except for the types that need an attach
+ * target's BTF id (`btfIdType`): a load that got as far as the verifier (a log) shows the kernel
+ * knows the type, and a failure before it cannot tell the type from the missing target.
+ */
+function tryLoad(type: number, expectedAttachType: number | undefined, btfIdType: boolean): ProbeOutcome {
+  const name = nameOf(ProgType, type);
+  let verifierRan = false;
+  const outcome = runProbe(() => {
+    try {
+      progLoad({
+        type,
+        insns: encodeInstructions([asm.mov64Imm(0, 0), asm.exit()], LE),
+        license: "GPL",
+        expectedAttachType,
+        kernVersion: name === "KPROBE" ? kernelVersion().code : 0,
+        flags: name === "SYSCALL" ? ProgFlags.BPF_F_SLEEPABLE : 0,
+      }).close();
+    } catch (e) {
+      verifierRan = e instanceof BpfSyscallError && !!e.log?.trim();
+      throw e;
+    }
+  });
+  if (!btfIdType || outcome.status === "supported") return outcome;
+  if (verifierRan) return { status: "supported" };
+  return outcome.status === "missing" ? { ...outcome, status: "unknown" } : outcome;
+}
+
+/**
+ * Can this kernel load programs of type `type` (a `ProgType` value)? Cached per type (not when `unknown`).
  * `unknown` for types that need an attach target and whose load left no verifier log.
  */
 export function probeProgType(type: number): TypeProbeResult {
@@ -125,19 +130,19 @@ export function probeProgType(type: number): TypeProbeResult {
   const name = nameOf(ProgType, type);
   let r: TypeProbeResult;
   if (!name || name === "UNSPEC") {
-    r = result(`prog_type ${name ?? type}`, "?", `program type ${name ?? type}`, "unknown", "not a program type @x knows");
+    r = result(`prog_type ${name ?? type}`, "?", `program type ${name ?? type}`, { status: "unknown", error: "not a program type @x knows" });
   } else {
     const attach = LOAD_ATTACH[name];
-    const { status, error } = tryLoad(type, attach ? AttachType[attach] : undefined, NEEDS_BTF_ID.has(name));
-    r = result(`prog_type ${name}`, PROG_TYPE_MIN_KERNEL[name], `program type ${name}`, status, error);
+    const outcome = tryLoad(type, attach ? AttachType[attach] : undefined, NEEDS_BTF_ID.has(name));
+    r = result(`prog_type ${name}`, PROG_TYPE_MIN_KERNEL[name], `program type ${name}`, outcome);
   }
-  progCache.set(type, r);
+  if (r.status !== "unknown") progCache.set(type, r);
   return r;
 }
 
 /**
  * Can this kernel load a program of type `progType` with expected attach type `attachType`?
- * Cached per pair. `unknown` where a load cannot tell (see the module notes): the answer then
+ * Cached per pair (not when `unknown`). `unknown` where a load cannot tell (see the module notes): the answer then
  * falls back to the program type's when the attach type is no newer than the program type.
  */
 export function probeAttachType(progType: number, attachType: number): TypeProbeResult {
@@ -151,22 +156,26 @@ export function probeAttachType(progType: number, attachType: number): TypeProbe
   const description = `expected attach type ${aName ?? attachType} for program type ${pName ?? progType}`;
   let r: TypeProbeResult;
   if (!pName || !aName) {
-    r = result(label, minKernel, description, "unknown", "not a program or attach type @x knows");
+    r = result(label, minKernel, description, { status: "unknown", error: "not a program or attach type @x knows" });
   } else {
     const prog = probeProgType(progType);
     if (prog.status === "missing") {
-      r = result(label, minKernel, description, "missing", `program type ${pName} is missing`);
+      r = result(label, minKernel, description, { ...outcomeOf(prog), error: `program type ${pName} is missing` });
     } else if (CHECKS_ATTACH_AT_LOAD.has(pName)) {
-      const { status, error } = tryLoad(progType, attachType, false);
-      r = result(label, minKernel, description, status, error);
+      r = result(label, minKernel, description, tryLoad(progType, attachType, false));
     } else if (!versionAfter(minKernel, PROG_TYPE_MIN_KERNEL[pName])) {
-      r = result(label, minKernel, description, prog.status, prog.error);
+      r = result(label, minKernel, description, outcomeOf(prog));
     } else {
-      r = result(label, minKernel, description, "unknown", `the kernel does not check ${pName}'s attach type at load on every version`);
+      r = result(label, minKernel, description, { status: "unknown", error: `the kernel does not check ${pName}'s attach type at load on every version` });
     }
   }
-  attachCache.set(key, r);
+  if (r.status !== "unknown") attachCache.set(key, r);
   return r;
+}
+
+/** The answer part of a result (status, errno, error), to answer for something else with it. */
+function outcomeOf(r: ProbeOutcome): ProbeOutcome {
+  return { status: r.status, ...(r.errno ? { errno: r.errno } : {}), ...(r.error ? { error: r.error } : {}) };
 }
 
 function versionAfter(a: string, b: string): boolean {

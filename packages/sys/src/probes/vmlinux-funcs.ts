@@ -1,33 +1,21 @@
 /**
  * Find kernel functions by name in the running kernel's BTF (`/sys/kernel/btf/vmlinux`), for the
- * kfunc probe. A deliberately tiny walk of the raw type section (record sizes and FUNC names only):
- * `@x/sys` does not depend on `@x/btf`, and a probe must not need the loader to set anything up.
+ * kfunc probe. A deliberately small walk of the raw type section (record sizes from
+ * `@x/btf`'s {@link btfTypeExtraSize}, FUNC names only) instead of a full parse: a probe must stay
+ * cheap and must not need the loader to set anything up.
  *
  * @packageDocumentation
  */
-import { readFileSync } from "node:fs";
-import { BtfHeaderLayout, BtfKind } from "./btf-blob.js";
-
-/** Where the running kernel publishes its BTF. */
-export const VMLINUX_BTF_PATH = "/sys/kernel/btf/vmlinux";
-
-/** Bytes after the 12-byte `btf_type` for a kind with `vlen` entries. */
-function extraSize(kind: number, vlen: number): number {
-  switch (kind) {
-    case BtfKind.INT: case BtfKind.VAR: case BtfKind.DECL_TAG: return 4;
-    case BtfKind.ARRAY: return 12;
-    case BtfKind.STRUCT: case BtfKind.UNION: case BtfKind.DATASEC: case BtfKind.ENUM64: return 12 * vlen;
-    case BtfKind.ENUM: case BtfKind.FUNC_PROTO: return 8 * vlen;
-    default: return 0;
-  }
-}
+import { BTF_KIND_NAMES, BtfHeaderLayout, BtfKindId, BtfTypeLayout, btfTypeExtraSize } from "@x/btf";
+import { vmlinuxBtfBytes } from "../kernel/vmlinux.js";
 
 /**
  * The BTF ids of the FUNCs named in `names` (missing names are left out), from raw BTF of either
- * byte order. Throws on a blob it cannot walk.
+ * byte order. Throws on a blob it cannot walk (bad magic, sections past the end, an unknown kind).
  */
 export function findFuncIds(btf: Uint8Array, names: readonly string[]): Map<string, number> {
   const dv = new DataView(btf.buffer, btf.byteOffset, btf.byteLength);
+  if (btf.byteLength < BtfHeaderLayout.size) throw new Error("not BTF (shorter than a header)");
   const le = dv.getUint16(0, true) === 0xeb9f;
   const h = BtfHeaderLayout.read(btf, 0, le);
   if (h.magic !== 0xeb9f) throw new Error("not BTF (bad magic)");
@@ -37,10 +25,12 @@ export function findFuncIds(btf: Uint8Array, names: readonly string[]): Map<stri
   const wanted = new Map(names.map((n) => [n, new TextEncoder().encode(`${n}\0`)]));
   const found = new Map<string, number>();
   let id = 1;
-  for (let off = typeStart; off + 12 <= typeEnd; id++) {
+  for (let off = typeStart; off + BtfTypeLayout.size <= typeEnd; id++) {
     const nameOff = dv.getUint32(off, le), info = dv.getUint32(off + 4, le);
-    const kind = (info >>> 24) & 0x1f, vlen = info & 0xffff;
-    if (kind === BtfKind.FUNC && nameOff < h.str_len) {
+    const kindNum = (info >>> 24) & 0x1f, vlen = info & 0xffff;
+    const kind = kindNum >= 1 ? BTF_KIND_NAMES[kindNum] : undefined;
+    if (kind === undefined) throw new Error(`BTF type [${id}] has kind ${kindNum}, which @x/btf does not know`);
+    if (kindNum === BtfKindId.FUNC && nameOff < h.str_len) {
       for (const [n, bytes] of wanted) {
         if (found.has(n)) continue;
         let i = 0;
@@ -49,12 +39,12 @@ export function findFuncIds(btf: Uint8Array, names: readonly string[]): Map<stri
       }
       if (found.size === wanted.size) break;
     }
-    off += 12 + extraSize(kind, vlen);
+    off += BtfTypeLayout.size + btfTypeExtraSize(kind, vlen);
   }
   return found;
 }
 
-/** {@link findFuncIds} over the running kernel's BTF. */
+/** {@link findFuncIds} over the running kernel's BTF (read once per process: {@link vmlinuxBtfBytes}). */
 export function findKernelFuncIds(names: readonly string[]): Map<string, number> {
-  return findFuncIds(new Uint8Array(readFileSync(VMLINUX_BTF_PATH)), names);
+  return findFuncIds(vmlinuxBtfBytes(), names);
 }
