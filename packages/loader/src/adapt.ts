@@ -6,7 +6,7 @@
 import { BTF_SANITIZE_FEATURES, sanitizeBtf, type Btf, type BtfSanitizeFeature } from "@x/btf";
 import {
   AttachType, FEATURES, MapFlags, MapType, ProgType, UnsupportedFeatureError, compareKernelVersions, parseKernelVersion,
-  type FeatureName, type KernelVersion, type TypeProbeResult,
+  type AttachTypeValue, type FeatureName, type KernelVersion, type ProgTypeValue, type TypeProbeResult,
 } from "@x/sys";
 
 /** What the decisions ask of the kernel: `hasFeature` in production, a fake in tests. */
@@ -131,6 +131,10 @@ export function btfRefused(needs: readonly string[], reason: string): { warning:
   return { error: new UnsupportedFeatureError("btf", f.minKernel, `the kernel refused the object's BTF (${reason}), and the object cannot load without it: ${needs.join(", ")}`) };
 }
 
+const names = (o: Record<string, number>): ReadonlyMap<number, string> => new Map(Object.entries(o).map(([k, v]) => [v, k]));
+const PROG_TYPE_NAMES = names(ProgType);
+const ATTACH_TYPE_NAMES = names(AttachType);
+
 /** Probes used to explain a failed program load (`probeProgType`/`probeAttachType` in production). */
 export interface TypeProbes {
   progType(type: number): TypeProbeResult;
@@ -143,9 +147,9 @@ export interface TypeProbes {
  * the {@link UnsupportedFeatureError} that says so (undefined when both are there or unknown, so
  * the original error stands). Called only after a failure: never on the fast path.
  */
-export function explainProgramFailure(program: string, progTypeName: string, attachTypeName: string | undefined, probes: TypeProbes): UnsupportedFeatureError | undefined {
-  const type = ProgType[progTypeName as keyof typeof ProgType];
-  if (type === undefined) return undefined;
+export function explainProgramFailure(program: string, progType: ProgTypeValue, attachType: AttachTypeValue | undefined, probes: TypeProbes): UnsupportedFeatureError | undefined {
+  const typeName = PROG_TYPE_NAMES.get(progType);
+  if (typeName === undefined) return undefined;
   const check = (r: TypeProbeResult, what: string) => {
     if (r.status !== "missing") return undefined;
     const running = probes.kernel();
@@ -155,12 +159,12 @@ export function explainProgramFailure(program: string, progTypeName: string, att
       : `${what} needs kernel ≥ ${r.minKernel}`;
     return new UnsupportedFeatureError(r.name, r.minKernel, `program '${program}': ${why}`);
   };
-  const byType = check(probes.progType(type), `program type ${progTypeName}`);
+  const byType = check(probes.progType(progType), `program type ${typeName}`);
   if (byType) return byType;
-  if (!attachTypeName) return undefined;
-  const attach = AttachType[attachTypeName as keyof typeof AttachType];
-  if (attach === undefined) return undefined;
-  return check(probes.attachType(type, attach), `expected attach type ${attachTypeName} for ${progTypeName} programs`);
+  if (attachType === undefined) return undefined;
+  const attachName = ATTACH_TYPE_NAMES.get(attachType);
+  if (attachName === undefined) return undefined;
+  return check(probes.attachType(progType, attachType), `expected attach type ${attachName} for ${typeName} programs`);
 }
 
 /**

@@ -1,6 +1,7 @@
 /** Plain-data descriptions of an object for display (`xbpf inspect`) and JSON. */
-import { MapFlags, MapType } from "@x/sys";
+import { MapFlags, MapType } from "@x/sys/abi";
 import { SectionFlags, SectionType } from "@x/elf";
+import { attachTypeName, progTypeName } from "./section-defs.js";
 import type { ObjectSpec } from "./spec.js";
 
 const invert = (o: Record<string, number>) => new Map(Object.entries(o).map(([k, v]) => [v, k]));
@@ -50,8 +51,8 @@ export function describeObject(spec: ObjectSpec): ObjectDescription {
       flags: (s.flags & SectionFlags.WRITE ? "W" : "") + (s.flags & SectionFlags.ALLOC ? "A" : "") + (s.flags & SectionFlags.EXECINSTR ? "X" : "") + (s.flags & SectionFlags.MERGE ? "M" : "") + (s.flags & SectionFlags.STRINGS ? "S" : ""),
     })),
     programs: spec.programs.map((p) => ({
-      name: p.name, section: p.section, type: p.kind?.progType.toLowerCase() ?? "unknown",
-      attachType: p.kind?.attachType?.toLowerCase() ?? null, insns: p.insnCount, autoload: p.autoload,
+      name: p.name, section: p.section, type: p.kind ? progTypeName(p.kind.progType).toLowerCase() : "unknown",
+      attachType: p.kind?.attachType !== undefined ? attachTypeName(p.kind.attachType).toLowerCase() : null, insns: p.insnCount, autoload: p.autoload,
     })),
     maps: spec.maps.map((m) => ({
       name: m.name, type: mapTypeName(m.type), keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries,

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { BTF_SANITIZE_FEATURES, datasecSourceFromElf, fixupDatasecs, parseBtf, sanitizeBtf } from "@x/btf";
 import { ElfFile } from "@x/elf";
 import { loadObject, openObject } from "@x/loader";
-import { btfLoad, kernelVersion, probeAttachType, probeProgType } from "@x/sys";
+import { AttachType, btfLoad, kernelVersion, probeAttachType, probeProgType, ProgType } from "@x/sys";
 import { explainProgramFailure } from "../src/adapt.js";
 import { fixture, haveKernel } from "./kernel.js";
 
@@ -40,8 +40,8 @@ describe.runIf(haveKernel)("kernel adaptation on the running kernel", () => {
 
   it("program and attach types this kernel has are never blamed for a failure", () => {
     const probes = { progType: probeProgType, attachType: probeAttachType, kernel: kernelVersion };
-    expect(explainProgramFailure("p", "SK_LOOKUP", "SK_LOOKUP", probes)).toBeUndefined();
-    expect(explainProgramFailure("p", "CGROUP_SOCK_ADDR", "CGROUP_INET4_CONNECT", probes)).toBeUndefined();
-    expect(explainProgramFailure("p", "SCHED_CLS", undefined, probes)).toBeUndefined();
+    expect(explainProgramFailure("p", ProgType.SK_LOOKUP, AttachType.SK_LOOKUP, probes)).toBeUndefined();
+    expect(explainProgramFailure("p", ProgType.CGROUP_SOCK_ADDR, AttachType.CGROUP_INET4_CONNECT, probes)).toBeUndefined();
+    expect(explainProgramFailure("p", ProgType.SCHED_CLS, undefined, probes)).toBeUndefined();
   });
 });

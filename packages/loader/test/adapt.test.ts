@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { BTF_SANITIZE_FEATURES, Btf } from "@x/btf";
 import { openObject } from "@x/loader";
-import { MapFlags, MapType, parseKernelVersion, ProgType, UnsupportedFeatureError, type FeatureName, type TypeProbeResult } from "@x/sys";
+import { AttachType, MapFlags, MapType, parseKernelVersion, ProgType, UnsupportedFeatureError, type FeatureName, type ProgTypeValue, type TypeProbeResult } from "@x/sys";
 import { btfNeeds, btfRefused, describeSanitized, explainMapFailure, explainProgramFailure, planBtf } from "../src/adapt.js";
 import { fixture } from "./fixtures.js";
 
@@ -102,27 +102,27 @@ describe("explainProgramFailure: only after a failed load", () => {
   });
 
   it("a missing program type: the feature, its version, and the program", () => {
-    const e = explainProgramFailure("lookup", "SK_LOOKUP", "SK_LOOKUP", probes("missing", "missing"))!;
+    const e = explainProgramFailure("lookup", ProgType.SK_LOOKUP, AttachType.SK_LOOKUP, probes("missing", "missing"))!;
     expect(e).toBeInstanceOf(UnsupportedFeatureError);
     expect(e).toMatchObject({ feature: "prog_type SK_LOOKUP", minKernel: "5.9" });
     expect(e.message).toMatch(/program 'lookup': program type SK_LOOKUP needs kernel ≥ 5\.9/);
   });
 
   it("a missing attach type", () => {
-    const e = explainProgramFailure("conn", "CGROUP_SOCK_ADDR", "CGROUP_UNIX_CONNECT", probes("supported", "missing", "6.1.0"))!;
+    const e = explainProgramFailure("conn", ProgType.CGROUP_SOCK_ADDR, AttachType.CGROUP_UNIX_CONNECT, probes("supported", "missing", "6.1.0"))!;
     expect(e).toMatchObject({ feature: "attach_type CGROUP_UNIX_CONNECT (CGROUP_SOCK_ADDR)", minKernel: "6.7" });
     expect(e.message).toMatch(/expected attach type CGROUP_UNIX_CONNECT for CGROUP_SOCK_ADDR programs needs kernel ≥ 6\.7/);
   });
 
   it("a type the running kernel should have but lacks: configured out, not 'too old'", () => {
-    const e = explainProgramFailure("ir", "LIRC_MODE2", undefined, probes("missing", "supported", "6.18.1"))!;
+    const e = explainProgramFailure("ir", ProgType.LIRC_MODE2, undefined, probes("missing", "supported", "6.18.1"))!;
     expect(e.message).toMatch(/exists since Linux 5\.9, but this 6\.18\.1 kernel does not offer it/);
   });
 
   it("present or unknown types leave the original error alone", () => {
-    expect(explainProgramFailure("p", "SK_LOOKUP", "SK_LOOKUP", probes("supported", "supported"))).toBeUndefined();
-    expect(explainProgramFailure("p", "TRACING", "TRACE_FENTRY", probes("unknown", "unknown"))).toBeUndefined();
-    expect(explainProgramFailure("p", "NOT_A_TYPE", undefined, probes("missing", "missing"))).toBeUndefined();
+    expect(explainProgramFailure("p", ProgType.SK_LOOKUP, AttachType.SK_LOOKUP, probes("supported", "supported"))).toBeUndefined();
+    expect(explainProgramFailure("p", ProgType.TRACING, AttachType.TRACE_FENTRY, probes("unknown", "unknown"))).toBeUndefined();
+    expect(explainProgramFailure("p", 999 as ProgTypeValue, undefined, probes("missing", "missing"))).toBeUndefined();
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { internalMapName, objectNameFromPath, programKindOf } from "@x/loader";
+import { AttachType, ProgType } from "@x/sys/abi";
 
 describe("internal map names (libbpf internal_map_name)", () => {
   it.each([
@@ -22,20 +23,20 @@ describe("internal map names (libbpf internal_map_name)", () => {
 
 describe("program types from section names (libbpf section_defs)", () => {
   it.each([
-    ["socket", "SOCKET_FILTER", undefined],
-    ["tc", "SCHED_CLS", undefined],
-    ["tc/ingress", "SCHED_CLS", "TCX_INGRESS"],
-    ["classifier", "SCHED_CLS", undefined],
-    ["xdp", "XDP", "XDP"],
-    ["xdp.frags", "XDP", "XDP"],
-    ["sk_lookup", "SK_LOOKUP", "SK_LOOKUP"],
-    ["cgroup_skb/egress", "CGROUP_SKB", "CGROUP_INET_EGRESS"],
-    ["kprobe/do_unlinkat", "KPROBE", undefined],
-    ["tracepoint/syscalls/sys_enter_openat", "TRACEPOINT", undefined],
-    ["raw_tp/sched_switch", "RAW_TRACEPOINT", undefined],
-    ["fentry/do_unlinkat", "TRACING", "TRACE_FENTRY"],
-    ["fexit.s/do_unlinkat", "TRACING", "TRACE_FEXIT"],
-    ["syscall", "SYSCALL", undefined],
+    ["socket", ProgType.SOCKET_FILTER, undefined],
+    ["tc", ProgType.SCHED_CLS, undefined],
+    ["tc/ingress", ProgType.SCHED_CLS, AttachType.TCX_INGRESS],
+    ["classifier", ProgType.SCHED_CLS, undefined],
+    ["xdp", ProgType.XDP, AttachType.XDP],
+    ["xdp.frags", ProgType.XDP, AttachType.XDP],
+    ["sk_lookup", ProgType.SK_LOOKUP, AttachType.SK_LOOKUP],
+    ["cgroup_skb/egress", ProgType.CGROUP_SKB, AttachType.CGROUP_INET_EGRESS],
+    ["kprobe/do_unlinkat", ProgType.KPROBE, undefined],
+    ["tracepoint/syscalls/sys_enter_openat", ProgType.TRACEPOINT, undefined],
+    ["raw_tp/sched_switch", ProgType.RAW_TRACEPOINT, undefined],
+    ["fentry/do_unlinkat", ProgType.TRACING, AttachType.TRACE_FENTRY],
+    ["fexit.s/do_unlinkat", ProgType.TRACING, AttachType.TRACE_FEXIT],
+    ["syscall", ProgType.SYSCALL, undefined],
   ])("%s → %s", (sec, type, attach) => {
     const k = programKindOf(sec)!;
     expect(k.progType).toBe(type);
@@ -47,7 +48,7 @@ describe("program types from section names (libbpf section_defs)", () => {
   });
 
   it("marks ?-prefixed sections as not autoloaded, and refuses unknown ones", () => {
-    expect(programKindOf("?tc")).toMatchObject({ progType: "SCHED_CLS", autoload: false, section: "tc" });
+    expect(programKindOf("?tc")).toMatchObject({ progType: ProgType.SCHED_CLS, autoload: false, section: "tc" });
     expect(programKindOf("tcx")).toBeUndefined();
     expect(programKindOf("nonsense/x")).toBeUndefined();
     expect(programKindOf("socketx")).toBeUndefined();

@@ -1,12 +1,10 @@
-import { loadObject, mapFlagNames, mapTypeName, openObject } from "@x/loader";
+import { loadObject, mapFlagNames, mapTypeName, openObject, progTypeName } from "@x/loader";
 import { parseArgs, UsageError } from "../args.js";
 import { table, toJson } from "../format.js";
 import type { Command } from "../command.js";
 import { applySets } from "../options.js";
 
 export const load: Command = {
-  name: "load",
-  summary: "load an object into the kernel and print what was created; --pin keeps it after exit",
   usage: "xbpf load OBJ [--set NAME=VALUE]… [--program NAME]… [--pin DIR] [--json]",
   run(argv, out) {
     const args = parseArgs(argv, { flags: ["json"], values: ["pin"], lists: ["set", "program"] });
@@ -20,7 +18,7 @@ export const load: Command = {
       const pinned = args.values.has("pin") ? obj.pin(args.values.get("pin")!) : undefined;
       const programs = [...obj.programs.values()].map((p) => {
         const info = p.info();
-        return { name: p.name, section: p.spec.section, id: info.id, type: p.spec.kind?.progType.toLowerCase(), tag: info.tag, pinned: pinned?.programs[p.name] ?? null };
+        return { name: p.name, section: p.spec.section, id: info.id, type: p.spec.kind && progTypeName(p.spec.kind.progType).toLowerCase(), tag: info.tag, pinned: pinned?.programs[p.name] ?? null };
       });
       const maps = [...obj.maps.values()].map((m) => {
         const info = m.info();
