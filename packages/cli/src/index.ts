@@ -1,3 +1,3 @@
 export { main, EXIT_OK, EXIT_FAILURE, EXIT_USAGE } from "./main.js";
 export { commands } from "./commands/index.js";
-export type { Command } from "./command.js";
+export type { Command, CommandEntry } from "./command.js";

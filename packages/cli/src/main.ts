@@ -3,8 +3,9 @@
  * Exit codes: 0 success, 1 the operation failed, 2 bad command line.
  */
 import { UsageError } from "./args.js";
+import type { Command } from "./command.js";
 import { commands } from "./commands/index.js";
-import { errorReport } from "./errors.js";
+import { errorReport, errorText } from "./errors.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -22,27 +23,30 @@ export async function main(argv: readonly string[], out = (s: string) => void pr
     out(help());
     return name ? EXIT_OK : EXIT_USAGE;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     err(`xbpf: unknown command '${name}'\n\n${help()}`);
     return EXIT_USAGE;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    out(`usage: ${cmd.usage}\n\n${cmd.summary}`);
-    return EXIT_OK;
-  }
   const json = rest.includes("--json");
+  let command: Command | undefined;
   try {
-    await cmd.run(rest, out);
+    command = await entry.load();
+    if (rest.includes("--help") || rest.includes("-h")) {
+      out(`usage: ${command.usage}\n\n${entry.summary}`);
+      return EXIT_OK;
+    }
+    await command.run(rest, out);
     return EXIT_OK;
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`xbpf ${cmd.name}: ${e.message}\nusage: ${cmd.usage}`);
+      err(`xbpf ${entry.name}: ${e.message}\nusage: ${command?.usage ?? entry.name}`);
       return EXIT_USAGE;
     }
+    // Code, message, location and the kernel's answer; never a stack trace.
     const report = errorReport(e);
     if (json) out(JSON.stringify({ error: report }, null, 2));
-    else err(`xbpf ${cmd.name}: ${report.message}${report.log ? `\n\nverifier log:\n${report.log}` : ""}`);
+    else err(`xbpf ${entry.name}: ${errorText(report)}`);
     return EXIT_FAILURE;
   }
 }

@@ -1,6 +1,6 @@
 /** Options shared by the commands that load an object. */
 import { readFileSync } from "node:fs";
-import type { ObjectSpec } from "@x/loader";
+import type { ObjectSpec } from "@x/loader/open";
 import { splitAssignment, UsageError, type ParsedArgs } from "./args.js";
 
 /** Apply every `--set NAME=VALUE` (NAME may be a dotted field path) to the spec. */

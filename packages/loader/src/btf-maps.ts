@@ -1,6 +1,6 @@
 /** BTF-defined maps: the `.maps` section's variables, read as libbpf's `parse_btf_map_def` reads them. */
 import type { Btf } from "@x/btf";
-import { MapType } from "@x/sys";
+import { MapType } from "@x/sys/abi";
 import { ObjectError } from "./errors.js";
 
 /** A map definition as written with `__uint`/`__type` in a `.maps` struct. */

@@ -1,6 +1,6 @@
 /** CPU counts the kernel sizes per-CPU things by. */
 import { readFileSync } from "node:fs";
-import { MapType } from "@x/sys";
+import { MapType } from "@x/sys/abi";
 
 let cpus: number | undefined;
 

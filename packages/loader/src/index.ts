@@ -1,11 +1,19 @@
-export { openObject, ObjectSpec, type MapSpec, type ProgramSpec, type OpenOptions } from "./spec.js";
-export { Variable, imageStorage, type VariableInfo, type VariableStorage } from "./variables.js";
-export { ObjectError, type ObjectErrorCode } from "./errors.js";
-export { describeObject, mapTypeName, mapFlagNames, type ObjectDescription, type MapDescription, type ProgramDescription, type VariableDescription, type SectionDescription } from "./describe.js";
-export { programKindOf, type ProgramKind } from "./section-defs.js";
-export { internalMapName, objectNameFromPath } from "./names.js";
-export { btfMapDefinitions, type BtfMapDefinition } from "./btf-maps.js";
-export { loadObject, type LoadOptions } from "./load.js";
+/**
+ * `@x/loader`: open a clang-built BPF object, configure its globals by name, load it, and use its
+ * maps, programs and live variables. (`@x/loader/open` is the same without the kernel layer.)
+ *
+ * @packageDocumentation
+ */
+import { loadObject } from "./load/index.js";
+import { installLoader } from "./spec.js";
+
+installLoader(loadObject);
+
+export * from "./open.js";
+export { loadObject, type LoadOptions } from "./load/index.js";
+export { LOAD_PHASES } from "./load/phases.js";
+export type { Phase } from "./load/phase.js";
+export { systemKernel, type Kernel, type KernelFd, type MappedRegion, type PinnedMap } from "./load/kernel.js";
 export { LoadedObject, LoadedMap, LoadedProgram, type DataAccess } from "./loaded.js";
 export { LoadError, type LoadErrorCode } from "./errors.js";
 export { openPinnedMap } from "./pinned.js";

@@ -1,14 +1,15 @@
 /** A loaded object: its maps, programs and live variables, owned until disposed. */
 import { mkdirSync, rmSync } from "node:fs";
 import type { Btf } from "@x/btf";
+import type { ErrorLocation } from "@x/elf";
 import {
-  type BtfFd, type MapFd, type MappedMemory, mapDelete, mapInfo, mapKeys, mapLookup, mapUpdate, mmapMap, mmapSize, objPin,
-  type ProgFd, progInfo, progTestRun, type ProgTestRunOptions, type ProgTestRunResult,
-  hasFeature,
+  mapDelete, mapInfo, mapKeys, mapLookup, mapUpdate, objPin, progInfo, progTestRun, type ProgTestRunOptions, type ProgTestRunResult,
 } from "@x/sys";
 import { userValueSize } from "./cpus.js";
 import { ObjectError } from "./errors.js";
-import type { Resources } from "./resources.js";
+import type { KernelFd, MappedRegion } from "./load/kernel.js";
+import type { LoadState } from "./load/state.js";
+import { Resources } from "./resources.js";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "./spec.js";
 import { Variable, type VariableStorage } from "./variables.js";
 
@@ -22,40 +23,43 @@ export type DataAccess =
 /** A map created (or reused from a pin) by the loader. */
 export class LoadedMap {
   /** For internal maps: how variables reach the section. */
-  access: DataAccess | undefined;
-  #memory: MappedMemory | undefined;
-  #disposed = false;
+  readonly access: DataAccess | undefined;
+  readonly #memory: MappedRegion | undefined;
+  readonly #btf: Btf | undefined;
+  /** The object this map was loaded with (for error locations); none for a map opened by its pin. */
+  readonly #object: string | undefined;
 
   /** @internal */
   constructor(
     readonly spec: MapSpec,
     /** The map's fd handle (owned by the loaded object). */
-    readonly fd: MapFd,
-    private readonly btf: Btf | undefined,
-    /** Where the map is pinned, if it is. */
-    public pinPath?: string,
+    readonly fd: KernelFd,
+    options: { btf?: Btf; pinPath?: string; memory?: MappedRegion; object?: string } = {},
   ) {
-    this.access = spec.image ? "syscall" : undefined;
+    this.#btf = options.btf;
+    this.#object = options.object;
+    this.pinPath = options.pinPath;
+    this.#memory = options.memory;
+    this.access = options.memory ? "mmap" : spec.image ? "syscall" : undefined;
   }
+
+  /** Where the map is pinned, if it is. */
+  pinPath: string | undefined;
 
   get name(): string {
     return this.spec.name;
   }
 
-  /** @internal Map the data section into memory when the kernel and the section allow it. */
-  map(res: Resources): void {
-    if (!this.spec.image || !this.spec.mmapable || !hasFeature("array_mmap")) return;
-    const mem = mmapMap(this.fd, mmapSize(this.spec.valueSize, this.spec.maxEntries), { writable: !this.spec.freeze });
-    this.#memory = mem;
-    res.add({ [Symbol.dispose]: () => { this.#disposed = true; mem.unmap(); } });
-    this.access = "mmap";
+  /** Where this map is, for errors about it. */
+  #where(): ErrorLocation {
+    return { object: this.#object, map: this.name, section: this.spec.section };
   }
 
   /** @internal Storage for the variables of this section. */
   storage(isDisposed: () => boolean): VariableStorage {
     const size = this.spec.valueSize;
     const check = () => {
-      if (isDisposed() || this.#disposed) throw new ObjectError("OBJECT_DISPOSED", `map '${this.name}' belongs to a disposed object`, { map: this.name });
+      if (isDisposed()) throw new ObjectError("OBJECT_DISPOSED", `map '${this.name}' belongs to a disposed object`, this.#where());
     };
     const readOnly = this.spec.freeze ? `the section is read-only after load (${this.spec.section} is frozen; set it before load)` : undefined;
     const key = new Uint8Array(4);
@@ -116,14 +120,14 @@ export class LoadedMap {
     this.#checkKey(key);
     // The kernel reads exactly this many bytes from `value`: a shorter buffer would be read past its end.
     if (value.byteLength !== this.userValueSize) {
-      throw new ObjectError("OBJECT_BAD_VALUE", `map '${this.name}': value must be ${this.userValueSize} bytes, got ${value.byteLength}`, { map: this.name });
+      throw new ObjectError("OBJECT_BAD_VALUE", `map '${this.name}': value must be ${this.userValueSize} bytes, got ${value.byteLength}`, this.#where());
     }
     mapUpdate(this.fd, key, value, flags);
   }
 
   #checkKey(key: Uint8Array): void {
     if (key.byteLength !== this.spec.keySize) {
-      throw new ObjectError("OBJECT_BAD_VALUE", `map '${this.name}': key must be ${this.spec.keySize} bytes, got ${key.byteLength}`, { map: this.name });
+      throw new ObjectError("OBJECT_BAD_VALUE", `map '${this.name}': key must be ${this.spec.keySize} bytes, got ${key.byteLength}`, this.#where());
     }
   }
 
@@ -145,7 +149,7 @@ export class LoadedMap {
 
   /** The object's BTF, for decoding keys and values. */
   get objectBtf(): Btf | undefined {
-    return this.btf;
+    return this.#btf;
   }
 
   /** Kernel info: id, name, flags… */
@@ -166,7 +170,7 @@ export class LoadedProgram {
   constructor(
     readonly spec: ProgramSpec,
     /** The program's fd handle (owned by the loaded object). */
-    readonly fd: ProgFd,
+    readonly fd: KernelFd,
   ) {}
 
   get name(): string {
@@ -193,21 +197,28 @@ export class LoadedProgram {
 export class LoadedObject {
   /** Live variables: reads and writes reach the kernel's copy (mmap, or map syscalls as a fallback). */
   readonly variables: ReadonlyMap<string, Variable>;
+  readonly spec: ObjectSpec;
+  /** Maps by name, in creation order. */
+  readonly maps: ReadonlyMap<string, LoadedMap>;
+  /** Programs by name. */
+  readonly programs: ReadonlyMap<string, LoadedProgram>;
+  /** The object's BTF as loaded into the kernel, when it was. */
+  readonly btfFd: KernelFd | undefined;
+  readonly #resources = new Resources();
   #disposed = false;
 
-  /** @internal */
-  constructor(
-    readonly spec: ObjectSpec,
-    readonly maps: ReadonlyMap<string, LoadedMap>,
-    readonly programs: ReadonlyMap<string, LoadedProgram>,
-    /** The object's BTF as loaded into the kernel, when it was. */
-    readonly btfFd: BtfFd | undefined,
-    private readonly resources: Resources,
-  ) {
+  /** @internal Takes ownership of everything the load made. */
+  constructor(state: LoadState) {
+    this.spec = state.spec;
+    for (const item of state.owned.splice(0)) this.#resources.add(item);
+    const btf = state.spec.btf;
+    this.maps = new Map([...state.maps].map(([name, m]) => [name, new LoadedMap(m.spec, m.fd, { btf, pinPath: m.pinPath, memory: m.memory, object: state.spec.name })]));
+    this.programs = new Map(state.programs.map((p) => [p.spec.name, new LoadedProgram(p.spec, p.fd!)]));
+    this.btfFd = state.btf?.fd;
     const vars = new Map<string, Variable>();
     const storages = new Map<string, VariableStorage>();
-    for (const m of maps.values()) if (m.spec.section) storages.set(m.spec.section, m.storage(() => this.#disposed));
-    for (const v of spec.variables.values()) {
+    for (const m of this.maps.values()) if (m.spec.section) storages.set(m.spec.section, m.storage(() => this.#disposed));
+    for (const v of this.spec.variables.values()) {
       const storage = storages.get(v.section);
       if (storage) vars.set(v.name, new Variable(v, v.btf, storage));
     }
@@ -222,21 +233,21 @@ export class LoadedObject {
   /** The program named `name`. */
   program(name: string): LoadedProgram {
     const p = this.programs.get(name);
-    if (!p) throw new ObjectError("OBJECT_NO_SUCH_PROGRAM", `no loaded program '${name}' (loaded: ${[...this.programs.keys()].join(", ") || "none"})`, { program: name });
+    if (!p) throw new ObjectError("OBJECT_NO_SUCH_PROGRAM", `no loaded program '${name}' (loaded: ${[...this.programs.keys()].join(", ") || "none"})`, { object: this.spec.name, program: name });
     return p;
   }
 
   /** The map named `name` (kernel name, or the section name for internal maps). */
   map(name: string): LoadedMap {
     const m = this.maps.get(name) ?? [...this.maps.values()].find((x) => x.spec.section === name);
-    if (!m) throw new ObjectError("OBJECT_NO_SUCH_MAP", `no map '${name}' (maps: ${[...this.maps.keys()].join(", ")})`, { map: name });
+    if (!m) throw new ObjectError("OBJECT_NO_SUCH_MAP", `no map '${name}' (maps: ${[...this.maps.keys()].join(", ")})`, { object: this.spec.name, map: name });
     return m;
   }
 
   /** The live variable named `name`. */
   variable(name: string): Variable {
     const v = this.variables.get(name);
-    if (!v) throw new ObjectError("OBJECT_NO_SUCH_VARIABLE", `no global variable '${name}' in ${this.spec.name}`, { variable: name });
+    if (!v) throw new ObjectError("OBJECT_NO_SUCH_VARIABLE", `no global variable '${name}' in ${this.spec.name}`, { object: this.spec.name, variable: name });
     return v;
   }
 
@@ -274,7 +285,7 @@ export class LoadedObject {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.resources.dispose();
+    this.#resources.dispose();
   }
 
   [Symbol.dispose](): void {

@@ -24,6 +24,6 @@ export function openPinnedMap(path: string): LoadedMap & Disposable {
     name: info.name, origin: "btf", type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries,
     flags: info.flags, numaNode: 0, mapExtra: 0n, pinning: 0, btfKeyTypeId: info.btfKeyTypeId, btfValueTypeId: info.btfValueTypeId,
     mmapable: false, freeze: false,
-  }, fd, undefined, path);
+  }, fd, { pinPath: path });
   return Object.assign(map, { [Symbol.dispose]: () => fd.close() });
 }

@@ -2,16 +2,15 @@
  * Opening an object: ELF → BTF → DATASEC fix-up → programs, maps and variables. No syscalls.
  */
 import { readFileSync } from "node:fs";
-import { ElfFile, SectionFlags, SectionType, type ElfSection } from "@x/elf";
-import { type Btf, type BtfExt, parseBtf, parseBtfExt, fixupDatasecs, datasecSourceFromElf, variables as btfVariables } from "@x/btf";
-import { collectRelocations, findPrograms, type ProgramRelocation, type ProgramSymbol } from "@x/reloc";
-import { MapFlags, MapType } from "@x/sys";
+import { ElfFile, isXError, SectionFlags, SectionType, type ElfSection } from "@x/elf";
+import { type Btf, type BtfExt, type BtfValue, parseBtf, parseBtfExt, fixupDatasecs, datasecSourceFromElf, variables as btfVariables } from "@x/btf";
+import { collectRelocations, dataSectionKind, findPrograms, linkProgram, type LinkedProgram, type ProgramRelocation, type ProgramSymbol } from "@x/reloc";
+import { MapFlags, MapType } from "@x/sys/abi";
 import { btfMapDefinitions } from "./btf-maps.js";
-import { dataSectionKind, type DataSectionKind } from "./data-sections.js";
 import { ObjectError } from "./errors.js";
 import { internalMapName, objectNameFromPath } from "./names.js";
 import { programKindOf, type ProgramKind } from "./section-defs.js";
-import { loadObject, type LoadOptions } from "./load.js";
+import type { LoadOptions } from "./load/index.js";
 import type { LoadedObject } from "./loaded.js";
 import { imageStorage, Variable, variableInfo } from "./variables.js";
 
@@ -20,7 +19,7 @@ export interface MapSpec {
   /** Kernel name: the `.maps` variable name, or libbpf's internal map name (`globals.rodata`, `.data.custom`). */
   name: string;
   /** `btf` for `.maps` definitions; the data section kind for internal maps. */
-  readonly origin: "btf" | DataSectionKind;
+  readonly origin: "btf" | "data" | "rodata" | "bss";
   /** For internal maps: the ELF section it holds. */
   readonly section?: string;
   type: number;
@@ -72,7 +71,7 @@ export class ObjectSpec {
   /** Variables by name; values read and write the owning map's {@link MapSpec.image}. */
   get variables(): ReadonlyMap<string, Variable> {
     // Built on first use: a load that sets nothing by name never needs them.
-    this.#variables ??= this.btf ? objectVariables(this.btf, this.maps) : new Map();
+    this.#variables ??= this.btf ? objectVariables(this.name, this.btf, this.maps) : new Map();
     return this.#variables;
   }
   #variables: ReadonlyMap<string, Variable> | undefined;
@@ -103,7 +102,7 @@ export class ObjectSpec {
     this.subprograms = this.functions.filter((p) => p.isSubprog);
     this.programs = this.functions.filter((p) => !p.isSubprog).map((symbol) => {
       const kind = programKindOf(symbol.section);
-      return { name: symbol.name, section: symbol.section, kind, symbol, insnCount: symbol.insnCount, autoload: kind?.autoload ?? true };
+      return { name: symbol.name, section: symbol.section, kind, symbol, insnCount: symbol.insnCount, autoload: !symbol.section.startsWith("?") };
     });
     this.relocations = collectRelocations(elf, this.functions);
     this.license = readLicense(elf);
@@ -114,14 +113,14 @@ export class ObjectSpec {
   /** The program named `name`; throws a clear error naming the programs there are. */
   program(name: string): ProgramSpec {
     const p = this.programs.find((x) => x.name === name);
-    if (!p) throw new ObjectError("OBJECT_NO_SUCH_PROGRAM", `no program '${name}' in ${this.name} (programs: ${this.programs.map((x) => x.name).join(", ") || "none"})`, { program: name });
+    if (!p) throw new ObjectError("OBJECT_NO_SUCH_PROGRAM", `no program '${name}' in ${this.name} (programs: ${this.programs.map((x) => x.name).join(", ") || "none"})`, { object: this.name, program: name });
     return p;
   }
 
   /** The map named `name` (kernel name, or for internal maps also the section name). */
   map(name: string): MapSpec {
     const m = this.maps.find((x) => x.name === name || x.section === name);
-    if (!m) throw new ObjectError("OBJECT_NO_SUCH_MAP", `no map '${name}' in ${this.name} (maps: ${this.maps.map((x) => x.name).join(", ") || "none"})`, { map: name });
+    if (!m) throw new ObjectError("OBJECT_NO_SUCH_MAP", `no map '${name}' in ${this.name} (maps: ${this.maps.map((x) => x.name).join(", ") || "none"})`, { object: this.name, map: name });
     return m;
   }
 
@@ -130,37 +129,57 @@ export class ObjectSpec {
     const v = this.variables.get(name);
     if (!v) {
       const hint = this.btf ? "" : " (the object has no BTF, so its globals have no names)";
-      throw new ObjectError("OBJECT_NO_SUCH_VARIABLE", `no global variable '${name}' in ${this.name}${hint}`, { variable: name });
+      throw new ObjectError("OBJECT_NO_SUCH_VARIABLE", `no global variable '${name}' in ${this.name}${hint}`, { object: this.name, variable: name });
     }
     return v;
   }
 
   /**
-   * Set a variable, or a field of a struct variable with a dotted path (`cfg.blocked_port`).
+   * Set a variable, or one field of it by path (`cfg.blocked_port`, `ports[2]`): only that field changes.
    * Values are typed (see {@link Variable.set}); `text` form parses command-line input.
    */
   set(path: string, value: unknown, options: { text?: boolean } = {}): void {
-    const [name, ...fields] = path.split(".");
+    const [name, ...fields] = splitPath(path);
     const v = this.variable(name!);
-    if (fields.length === 0) {
-      if (options.text) v.setText(value as string);
-      else v.set(value as never);
-      return;
-    }
-    v.setField(fields, value, options.text ?? false);
+    if (fields.length) v.setField(fields, value, options.text ?? false);
+    else if (options.text) v.setText(value as string);
+    else v.set(value as BtfValue);
   }
 
-  /** Load into the kernel: shorthand for {@link loadObject}. */
+
+  /** Load into the kernel: shorthand for `loadObject(spec, options)` of `@x/loader`. */
   load(options: LoadOptions = {}): LoadedObject {
-    return loadObject(this, options);
+    if (!loader) {
+      throw new ObjectError("OBJECT_NO_LOADER", "this ObjectSpec was opened through @x/loader/open, which cannot load: import openObject from @x/loader to load objects", { object: this.name });
+    }
+    return loader(this, options);
   }
 
-  /** Read a variable, or a field of one by dotted path (`cfg.blocked_port`). */
-  get(path: string): unknown {
-    const [name, ...fields] = path.split(".");
-    let value: unknown = this.variable(name!).get();
-    for (const f of fields) value = (value as Record<string, unknown>)[f];
+  /**
+   * @internal The program `name` with the subprograms it calls appended. Linking is pure and
+   * depends only on the object's code, so every load of this spec reuses it (patching copies).
+   */
+  linked(name: string): LinkedProgram {
+    return this.memo(`linked ${name}`, () => linkProgram(this.elf, name, this.relocations, { programs: this.functions }));
+  }
+
+  /**
+   * @internal A value derived from this spec's immutable parts (code, BTF), computed once:
+   * reloading a template must not redo work whose inputs did not change.
+   */
+  memo<T>(key: string, compute: () => T): T {
+    if (this.#memo.has(key)) return this.#memo.get(key) as T;
+    const value = compute();
+    this.#memo.set(key, value);
     return value;
+  }
+  readonly #memo = new Map<string, unknown>();
+
+  /** Read a variable, or one field of it by path (`cfg.blocked_port`, `ports[2]`). */
+  get(path: string): BtfValue {
+    const [name, ...fields] = splitPath(path);
+    const v = this.variable(name!);
+    return fields.length ? v.getField(fields) : v.get();
   }
 
   /**
@@ -174,7 +193,7 @@ export class ObjectSpec {
       const sec = this.elf.section(m.section)!;
       if (sec.type === SectionType.NOBITS) {
         if (m.image.some((b) => b !== 0)) {
-          throw new ObjectError("OBJECT_NOT_PATCHABLE", `section ${m.section} is NOBITS (zero-initialised): it has no bytes in the file to hold new values; set it before load instead`, { section: m.section });
+          throw new ObjectError("OBJECT_NOT_PATCHABLE", `section ${m.section} is NOBITS (zero-initialised): it has no bytes in the file to hold new values; set it before load instead`, { object: this.name, section: m.section });
         }
         continue;
       }
@@ -184,21 +203,51 @@ export class ObjectSpec {
   }
 }
 
+/** `cfg.limits.rate` → `["cfg", "limits", "rate"]`; `ports[2]` → `["ports", "2"]`. */
+function splitPath(path: string): string[] {
+  return path.replace(/\[(\d+)\]/g, ".$1").split(".");
+}
+
+/** The load function, installed by the main entry of `@x/loader` (the open-only entry never imports it). */
+let loader: ((spec: ObjectSpec, options: LoadOptions) => LoadedObject) | undefined;
+
+/** @internal Called once by `@x/loader`'s main entry. */
+export function installLoader(load: (spec: ObjectSpec, options: LoadOptions) => LoadedObject): void {
+  loader = load;
+}
+
 /** Open a BPF object from a path or its bytes. Parses and validates; makes no syscalls. */
 export function openObject(source: string | Uint8Array, options: OpenOptions = {}): ObjectSpec {
   const bytes = typeof source === "string" ? new Uint8Array(readFileSync(source)) : source;
   const name = options.name ?? (typeof source === "string" ? objectNameFromPath(source) : "obj");
-  const elf = ElfFile.parse(bytes);
-  const btfSec = elf.section(".BTF");
-  let btf: Btf | undefined;
-  let btfExt: BtfExt | undefined;
-  if (btfSec) {
-    btf = parseBtf(btfSec.data);
-    fixupDatasecs(btf, datasecSourceFromElf(elf));
-    const extSec = elf.section(".BTF.ext");
-    if (extSec) btfExt = parseBtfExt(extSec.data, btf);
+  try {
+    const elf = ElfFile.parse(bytes);
+    const btfSec = elf.section(".BTF");
+    let btf: Btf | undefined;
+    let btfExt: BtfExt | undefined;
+    if (btfSec) {
+      const parsed = inSection(".BTF", () => parseBtf(btfSec.data));
+      fixupDatasecs(parsed, datasecSourceFromElf(elf));
+      const extSec = elf.section(".BTF.ext");
+      if (extSec) btfExt = inSection(".BTF.ext", () => parseBtfExt(extSec.data, parsed));
+      btf = parsed;
+    }
+    return new ObjectSpec(name, elf, btf, btfExt);
+  } catch (e) {
+    // Whatever layer refused the object (ELF, BTF, relocations, map definitions), say which object.
+    if (isXError(e)) e.within({ object: name });
+    throw e;
   }
-  return new ObjectSpec(name, elf, btf, btfExt);
+}
+
+/** Run `fn`, adding `section` to the location of an error it throws (BTF offsets are within that section). */
+function inSection<T>(section: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (isXError(e)) e.within({ section });
+    throw e;
+  }
 }
 
 function btfMaps(btf: Btf): MapSpec[] {
@@ -219,8 +268,9 @@ function internalMaps(objName: string, elf: ElfFile, btf: Btf | undefined): MapS
   const out: MapSpec[] = [];
   const datasecs = datasecIds(btf);
   for (const sec of elf.sections) {
-    const kind = dataSectionKind(sec.name, sec.type === SectionType.NOBITS);
-    if (!kind || kind === "kconfig" || sec.size === 0 || !(sec.flags & SectionFlags.ALLOC)) continue;
+    // Classified as libbpf's bpf_object__elf_collect does (@x/reloc); arena data is not an internal map.
+    const kind = dataSectionKind(sec);
+    if (!kind || kind === "arena" || sec.size === 0 || !(sec.flags & SectionFlags.ALLOC)) continue;
     const datasecId = datasecs.get(sec.name);
     const datasec = datasecId !== undefined ? btf!.type(datasecId, "DATASEC") : undefined;
     const mmapable = !!datasec?.vars.some((v) => {
@@ -253,12 +303,12 @@ function sectionImage(sec: ElfSection): Uint8Array {
   return sec.type === SectionType.NOBITS ? new Uint8Array(sec.size) : sec.data.slice();
 }
 
-function objectVariables(btf: Btf, maps: readonly MapSpec[]): Map<string, Variable> {
+function objectVariables(object: string, btf: Btf, maps: readonly MapSpec[]): Map<string, Variable> {
   const out = new Map<string, Variable>();
   for (const v of btfVariables(btf)) {
     const map = maps.find((m) => m.section === v.section);
     if (!map?.image || v.linkage === "extern") continue;
-    out.set(v.name, new Variable(variableInfo(btf, v), btf, imageStorage(map.image)));
+    out.set(v.name, new Variable(variableInfo(btf, v, object), btf, imageStorage(map.image)));
   }
   return out;
 }

@@ -1,5 +1,6 @@
 /** Global variables of an object: typed access by name to the bytes of their section's image. */
-import { type Btf, type BtfValue, decodeValue, encodeValue, parseValue, formatType } from "@x/btf";
+import { type Btf, BtfError, type BtfValue, decodeValue, decodeValueAt, encodeValue, encodeValueAt, parseValue, formatType, valueField } from "@x/btf";
+import type { ErrorLocation } from "@x/elf";
 import { ObjectError } from "./errors.js";
 
 /** Where a variable lives and what it is. */
@@ -17,6 +18,8 @@ export interface VariableInfo {
   readonly linkage: "static" | "global" | "extern";
   /** The variable lives in a read-only section (`.rodata*`): settable before load only. */
   readonly readOnly: boolean;
+  /** Name of the object the variable belongs to (for error locations), when known. */
+  readonly object?: string;
 }
 
 /**
@@ -51,6 +54,8 @@ export class Variable implements VariableInfo {
   readonly typeId: number;
   readonly linkage: "static" | "global" | "extern";
   readonly readOnly: boolean;
+  /** Name of the object the variable belongs to, when known. */
+  readonly object?: string;
   readonly #info: VariableInfo;
 
   /** @internal */
@@ -63,6 +68,7 @@ export class Variable implements VariableInfo {
     this.#info = info;
     this.linkage = info.linkage;
     this.readOnly = info.readOnly;
+    this.object = info.object;
   }
 
   /** The C type, e.g. `const volatile struct limits` (formatted on first use). */
@@ -86,36 +92,49 @@ export class Variable implements VariableInfo {
    */
   set(value: BtfValue): void {
     const allowed = this.storage.writable();
-    if (allowed !== true) throw new ObjectError("OBJECT_READ_ONLY", `variable '${this.name}' in ${this.section}: ${allowed}`, { variable: this.name, section: this.section });
+    if (allowed !== true) throw new ObjectError("OBJECT_READ_ONLY", `variable '${this.name}' in ${this.section}: ${allowed}`, this.#where());
     // Encode into a copy first so a bad value leaves the storage untouched.
     const scratch = this.storage.read(this.offset, this.size);
     try {
       encodeValue(this.btf, this.typeId, value, scratch, this.btf.littleEndian);
     } catch (e) {
-      throw new ObjectError("OBJECT_BAD_VALUE", `variable '${this.name}' (${this.cType}): ${(e as Error).message}`, { variable: this.name, section: this.section }, { cause: e });
+      throw new ObjectError("OBJECT_BAD_VALUE", `variable '${this.name}' (${this.cType}): ${(e as Error).message}`, this.#where(), { cause: e });
     }
     this.storage.write(this.offset, scratch);
   }
 
   /**
-   * Set one field of a struct/union/array variable by path (`["limits", "rate"]`, array elements by index).
-   * With `text`, the value is command-line text parsed with the field's type.
+   * Set one field of a struct/union/array variable by path (`["limits", "rate"]`, array elements by
+   * index). Only that field's bytes change (siblings are not decoded, so a pointer or padding next
+   * to it does not matter). With `text`, the value is command-line text parsed with the field's type.
    */
   setField(path: readonly string[], value: unknown, text = false): void {
-    let typeId = this.typeId;
-    for (const step of path) typeId = fieldType(this.btf, typeId, step, this.name);
-    let leaf: BtfValue;
+    const allowed = this.storage.writable();
+    if (allowed !== true) throw new ObjectError("OBJECT_READ_ONLY", `variable '${this.name}' in ${this.section}: ${allowed}`, this.#where());
+    const scratch = this.storage.read(this.offset, this.size);
     try {
-      leaf = text ? parseValue(this.btf, typeId, value as string) : (value as BtfValue);
+      const field = valueField(this.btf, this.typeId, path, this.name);
+      const leaf = text ? parseValue(this.btf, field.typeId, value as string, { path: field.path }) : (value as BtfValue);
+      encodeValueAt(this.btf, this.typeId, path, leaf, scratch, this.btf.littleEndian);
     } catch (e) {
-      throw new ObjectError("OBJECT_BAD_VALUE", `${[this.name, ...path].join(".")}: ${(e as Error).message}`, { variable: this.name, section: this.section }, { cause: e });
+      throw this.#fieldError(path, e);
     }
-    // Rewrite the field inside the current value, then store the whole value.
-    const whole = this.get() as Record<string, unknown>;
-    let node: Record<string, unknown> = whole;
-    for (const step of path.slice(0, -1)) node = node[step] as Record<string, unknown>;
-    node[path[path.length - 1]!] = leaf;
-    this.set(whole as BtfValue);
+    this.storage.write(this.offset, scratch);
+  }
+
+  /** Read one field by path (see {@link Variable.setField}); siblings are not decoded. */
+  getField(path: readonly string[]): BtfValue {
+    try {
+      return decodeValueAt(this.btf, this.typeId, path, this.storage.read(this.offset, this.size), this.btf.littleEndian);
+    } catch (e) {
+      throw this.#fieldError(path, e);
+    }
+  }
+
+  #fieldError(path: readonly string[], e: unknown): Error {
+    if (!(e instanceof BtfError)) return e as Error;
+    const code = e.code === "BTF_NO_SUCH_FIELD" ? "OBJECT_NO_SUCH_VARIABLE" : "OBJECT_BAD_VALUE";
+    return new ObjectError(code, `${[this.name, ...path].join(".")}: ${e.message}`, this.#where(), { cause: e });
   }
 
   /** Parse command-line text (`8080`, `0x1f`, `MODE_ON`, `"text"`, JSON for structs/arrays) and store it. */
@@ -124,51 +143,26 @@ export class Variable implements VariableInfo {
     try {
       value = parseValue(this.btf, this.typeId, text);
     } catch (e) {
-      throw new ObjectError("OBJECT_BAD_VALUE", `variable '${this.name}' (${this.cType}): ${(e as Error).message}`, { variable: this.name, section: this.section }, { cause: e });
+      throw new ObjectError("OBJECT_BAD_VALUE", `variable '${this.name}' (${this.cType}): ${(e as Error).message}`, this.#where(), { cause: e });
     }
     this.set(value);
   }
+
+  /** Where this variable is, for errors about it. */
+  #where(): ErrorLocation {
+    return { object: this.object, section: this.section, variable: this.name };
+  }
 }
 
-/** Describe a variable for {@link Variable}. */
-export function variableInfo(btf: Btf, v: { name: string; section: string; offset: number; size: number; typeId: number; linkage: "static" | "global" | "extern" }): VariableInfo {
+/** Describe a variable of object `object` for {@link Variable}. */
+export function variableInfo(btf: Btf, v: { name: string; section: string; offset: number; size: number; typeId: number; linkage: "static" | "global" | "extern" }, object?: string): VariableInfo {
   let cType: string | undefined;
   return {
-    name: v.name, section: v.section, offset: v.offset, size: v.size, typeId: v.typeId, linkage: v.linkage,
+    name: v.name, section: v.section, offset: v.offset, size: v.size, typeId: v.typeId, linkage: v.linkage, object,
     // Formatting every variable's type at open time was a tenth of openObject: do it when asked.
     get cType() {
       return (cType ??= formatType(btf, v.typeId));
     },
     readOnly: v.section === ".rodata" || v.section.startsWith(".rodata.") || v.section === ".kconfig",
   };
-}
-
-/** The type id of `step` (a member name or an array index) inside `typeId`. */
-function fieldType(btf: Btf, typeId: number, step: string, variable: string): number {
-  const t = btf.type(btf.resolve(typeId));
-  if (t.kind === "STRUCT" || t.kind === "UNION") {
-    const m = findMember(btf, t.members, step);
-    if (m === undefined) throw new ObjectError("OBJECT_NO_SUCH_VARIABLE", `${variable}: ${formatType(btf, typeId)} has no field '${step}' (fields: ${t.members.map((x) => x.name).filter(Boolean).join(", ")})`, { variable });
-    return m;
-  }
-  if (t.kind === "ARRAY" && /^\d+$/.test(step)) {
-    if (Number(step) >= t.nelems) throw new ObjectError("OBJECT_BAD_VALUE", `${variable}: index ${step} is outside ${formatType(btf, typeId)}`, { variable });
-    return t.type;
-  }
-  throw new ObjectError("OBJECT_NO_SUCH_VARIABLE", `${variable}: cannot select '${step}' in ${formatType(btf, typeId)}`, { variable });
-}
-
-/** Member type by name, looking through anonymous struct/union members as C does. */
-function findMember(btf: Btf, members: readonly { name: string; type: number }[], name: string): number | undefined {
-  for (const m of members) {
-    if (m.name === name) return m.type;
-    if (!m.name) {
-      const inner = btf.type(btf.resolve(m.type));
-      if (inner.kind === "STRUCT" || inner.kind === "UNION") {
-        const found = findMember(btf, inner.members, name);
-        if (found !== undefined) return found;
-      }
-    }
-  }
-  return undefined;
 }

@@ -1,9 +1,10 @@
-import type { Command } from "../command.js";
-import { inspect } from "./inspect.js";
-import { load } from "./load.js";
-import { patch } from "./patch.js";
-import { probe } from "./probe.js";
-import { run } from "./run.js";
+import type { CommandEntry } from "../command.js";
 
 /** Every subcommand, in help order. */
-export const commands: readonly Command[] = [inspect, patch, load, run, probe];
+export const commands: readonly CommandEntry[] = [
+  { name: "inspect", summary: "show an object's sections, programs, maps (internal ones too) and variables", load: async () => (await import("./inspect.js")).inspect },
+  { name: "patch", summary: "write a copy of an object whose data sections hold new values (no compiler needed)", load: async () => (await import("./patch.js")).patch },
+  { name: "load", summary: "load an object into the kernel and print what was created; --pin keeps it after exit", load: async () => (await import("./load.js")).load },
+  { name: "run", summary: "load an object, test-run one program (BPF_PROG_TEST_RUN) and print its result and the globals", load: async () => (await import("./run.js")).run },
+  { name: "probe", summary: "show which BPF features and program types the running kernel has", load: async () => (await import("./probe.js")).probe },
+];

@@ -1,11 +1,9 @@
-import { describeObject, openObject } from "@x/loader";
+import { describeObject, openObject } from "@x/loader/open";
 import { parseArgs, UsageError } from "../args.js";
 import { table, toJson, valueText } from "../format.js";
 import type { Command } from "../command.js";
 
 export const inspect: Command = {
-  name: "inspect",
-  summary: "show an object's sections, programs, maps (internal ones too) and variables",
   usage: "xbpf inspect OBJ [--json]",
   run(argv, out) {
     const args = parseArgs(argv, { flags: ["json"] });

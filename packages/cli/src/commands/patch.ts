@@ -1,12 +1,10 @@
 import { writeFileSync } from "node:fs";
-import { openObject, ObjectError } from "@x/loader";
+import { openObject, ObjectError } from "@x/loader/open";
 import { parseArgs, splitAssignment, UsageError } from "../args.js";
 import { toJson, valueText } from "../format.js";
 import type { Command } from "../command.js";
 
 export const patch: Command = {
-  name: "patch",
-  summary: "write a copy of an object whose data sections hold new values (no compiler needed)",
   usage: "xbpf patch OBJ --set NAME=VALUE [--set …] -o OUT [--json]",
   run(argv, out) {
     const args = parseArgs(argv, { flags: ["json"], values: ["output"], lists: ["set"], short: { o: "output" } });
@@ -21,7 +19,7 @@ export const patch: Command = {
       const [name, value] = splitAssignment(s);
       const variable = spec.variable(name.split(".")[0]!);
       if (variable.section === ".bss" || variable.section.startsWith(".bss.")) {
-        throw new ObjectError("OBJECT_NOT_PATCHABLE", `'${variable.name}' is in ${variable.section}, which holds no bytes in the object file (zero-initialised); initialise it in C to move it to .data, or set it at load time with xbpf load --set`, { variable: variable.name, section: variable.section });
+        throw new ObjectError("OBJECT_NOT_PATCHABLE", `'${variable.name}' is in ${variable.section}, which holds no bytes in the object file (zero-initialised); initialise it in C to move it to .data, or set it at load time with xbpf load --set`, { object: spec.name, section: variable.section, variable: variable.name });
       }
       spec.set(name, value, { text: true });
       return { name, section: variable.section, value: spec.get(name) };

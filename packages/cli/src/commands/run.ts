@@ -5,8 +5,6 @@ import type { Command } from "../command.js";
 import { applySets, dataOption } from "../options.js";
 
 export const run: Command = {
-  name: "run",
-  summary: "load an object, test-run one program (BPF_PROG_TEST_RUN) and print its result and the globals",
   usage: "xbpf run OBJ PROG [--set NAME=VALUE]… [--data HEX|@FILE] [--ctx HEX|@FILE] [--repeat N] [--json]",
   run(argv, out) {
     const args = parseArgs(argv, { flags: ["json"], values: ["data", "ctx", "repeat"], lists: ["set"] });

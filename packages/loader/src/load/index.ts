@@ -1,0 +1,49 @@
+/**
+ * Loading an object: the phases of {@link LOAD_PHASES} over one per-load state, through one
+ * kernel seam. A failure in any phase undoes the pins the load made and closes everything it
+ * created, newest first.
+ */
+import { XError } from "@x/elf";
+import { LoadedObject } from "../loaded.js";
+import type { ObjectSpec } from "../spec.js";
+import { type Kernel, systemKernel } from "./kernel.js";
+import { LOAD_PHASES } from "./phases.js";
+import { LoadState } from "./state.js";
+
+/** Options for {@link loadObject}. */
+export interface LoadOptions {
+  /** Load only these programs (default: every program whose section is not `?`-prefixed). */
+  readonly programs?: readonly string[];
+  /** Directory for maps declared with `__uint(pinning, LIBBPF_PIN_BY_NAME)` (default `/sys/fs/bpf`, like libbpf). */
+  readonly pinRoot?: string;
+  /** Verifier log level for every program (0: a log only on failure). */
+  readonly logLevel?: number;
+  /** Called with warnings (BTF refused by the kernel, binding failures); default: ignored. */
+  readonly warn?: (message: string) => void;
+  /** The kernel to load into (default: this machine's, through @x/sys). Tests pass a fake one. */
+  readonly kernel?: Kernel;
+}
+
+/**
+ * Load `spec` into the kernel. The spec's variable values at this moment become the maps' initial
+ * contents; `.rodata*` maps are frozen before any program loads so the verifier can use the constants.
+ *
+ * @throws `LoadError` naming the map or program that failed, with the verifier log attached;
+ *   `UnsupportedFeatureError` when the kernel lacks something the object needs; `ObjectError`
+ *   for what the loader cannot do with this object.
+ */
+export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject {
+  const state = new LoadState(spec, {
+    programs: options.programs,
+    pinRoot: options.pinRoot ?? "/sys/fs/bpf",
+    logLevel: options.logLevel ?? 0,
+    warn: options.warn ?? (() => {}),
+  }, options.kernel ?? systemKernel);
+  try {
+    for (const phase of LOAD_PHASES) phase.run(state);
+    return new LoadedObject(state);
+  } catch (e) {
+    state.abandon();
+    throw e instanceof XError ? e.within({ object: spec.name }) : e;
+  }
+}

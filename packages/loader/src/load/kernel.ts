@@ -1,0 +1,108 @@
+/**
+ * The kernel seam: every load phase reaches the kernel through one {@link Kernel}. The default,
+ * {@link systemKernel}, calls @x/sys; a recording implementation can turn a load into a loader
+ * program, and tests pass a fake one to check the order and arguments of a whole load.
+ */
+import {
+  btfLoad, type FeatureName, hasFeature, kernelVersion, type MapCreateOptions, mapCreate, mapFreeze, mapInfo, type MapInfo,
+  MapFd, mapUpdate, mmapMap, mmapSize, objGet, objPin, type ProgLoadOptions, probeAttachType, probeProgType, progBindMap, progLoad,
+  type KernelVersion, type TypeProbeResult,
+} from "@x/sys";
+import { possibleCpus } from "../cpus.js";
+import { kernelTypeId } from "../kernel-btf.js";
+
+/** A kernel object the load made or opened: its descriptor, closed on dispose. */
+export interface KernelFd extends Disposable {
+  readonly fd: number;
+}
+
+/** A map's values mapped into this process. */
+export interface MappedRegion extends Disposable {
+  /** A copy of `length` bytes at `offset`. */
+  read(offset: number, length: number): Uint8Array;
+  /** Store `bytes` at `offset`. */
+  write(offset: number, bytes: Uint8Array): void;
+}
+
+/** What a pinned path holds, when it holds a map. */
+export interface PinnedMap {
+  readonly fd: KernelFd;
+  readonly info: MapInfo;
+}
+
+/** Everything a load asks of the kernel. */
+export interface Kernel {
+  /** Whether the kernel has `feature`; throws when the probe cannot tell (the reason in the error). */
+  hasFeature(feature: FeatureName): boolean;
+  /** `BPF_BTF_LOAD`. */
+  loadBtf(bytes: Uint8Array): KernelFd;
+  /** `BPF_MAP_CREATE`. */
+  createMap(options: MapCreateOptions): KernelFd;
+  /** `BPF_MAP_UPDATE_ELEM` with `BPF_ANY`. */
+  updateElement(map: KernelFd, key: Uint8Array, value: Uint8Array): void;
+  /** `BPF_MAP_FREEZE`. */
+  freezeMap(map: KernelFd): void;
+  /** `BPF_PROG_LOAD`. */
+  loadProgram(options: ProgLoadOptions): KernelFd;
+  /** `BPF_PROG_BIND_MAP`. */
+  bindMap(program: KernelFd, map: KernelFd): void;
+  /** `BPF_OBJ_PIN`. */
+  pin(object: KernelFd, path: string): void;
+  /**
+   * `BPF_OBJ_GET` of a path that should hold a map: undefined when nothing is pinned there,
+   * `"not a map"` when something else is.
+   */
+  openPinnedMap(path: string): PinnedMap | "not a map" | undefined;
+  /**
+   * `mmap` of all values of a `BPF_F_MMAPABLE` map; read-only when `writable` is false (or the
+   * kernel refuses a writable mapping, as for a frozen map).
+   */
+  mapMemory(map: KernelFd, shape: { valueSize: number; maxEntries: number; writable: boolean }): MappedRegion;
+  /** The running kernel's version (kprobes' `kern_version`, messages). */
+  version(): KernelVersion;
+  /** Possible CPUs (perf event arrays of 0 entries get one slot each). */
+  possibleCpus(): number;
+  /** The id of a type in the running kernel's BTF, or undefined. */
+  vmlinuxTypeId(name: string, kind: "FUNC" | "TYPEDEF" | "STRUCT"): number | undefined;
+  /** After a failed program load: whether the kernel has the program type (never on the fast path). */
+  probeProgType(type: number): TypeProbeResult;
+  /** After a failed program load: whether the kernel has the expected attach type. */
+  probeAttachType(progType: number, attachType: number): TypeProbeResult;
+}
+
+/** The kernel this process runs on, through @x/sys. */
+export const systemKernel: Kernel = {
+  hasFeature,
+  loadBtf: (bytes) => btfLoad(bytes),
+  createMap: (options) => mapCreate(options),
+  updateElement: (map, key, value) => mapUpdate(map, key, value),
+  freezeMap: (map) => mapFreeze(map),
+  loadProgram: (options) => progLoad(options),
+  bindMap: (program, map) => progBindMap(program, map),
+  pin: (object, path) => objPin(object, path),
+  openPinnedMap(path) {
+    let fd: ReturnType<typeof objGet>;
+    try {
+      fd = objGet(path);
+    } catch (e) {
+      if ((e as { errnoName?: string }).errnoName === "ENOENT") return undefined;
+      throw e;
+    }
+    if (!(fd instanceof MapFd)) {
+      fd.close();
+      return "not a map";
+    }
+    try {
+      return { fd, info: mapInfo(fd) };
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  },
+  mapMemory: (map, { valueSize, maxEntries, writable }) => mmapMap(map, mmapSize(valueSize, maxEntries), { writable }),
+  version: kernelVersion,
+  possibleCpus,
+  vmlinuxTypeId: kernelTypeId,
+  probeProgType,
+  probeAttachType,
+};

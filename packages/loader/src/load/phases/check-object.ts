@@ -1,0 +1,29 @@
+/** Check object: what this kernel can run at all, which programs to load, and their linked code. */
+import { HOST_LITTLE_ENDIAN } from "@x/elf/layout";
+import { ObjectError } from "../../errors.js";
+import type { ObjectSpec, ProgramSpec } from "../../spec.js";
+import type { Phase } from "../phase.js";
+
+export const checkObject: Phase = {
+  name: "check object",
+  run(s) {
+    requireHostByteOrder(s.spec);
+    s.programs = selectPrograms(s.spec, s.settings.programs).map((spec) => ({ spec, linked: s.spec.linked(spec.name) }));
+  },
+};
+
+/** Objects of the other byte order can be opened, inspected and patched, but the kernel only runs its own (libbpf too). */
+function requireHostByteOrder(spec: ObjectSpec): void {
+  if (spec.elf.littleEndian === HOST_LITTLE_ENDIAN) return;
+  const order = (le: boolean) => (le ? "little-endian (bpfel)" : "big-endian (bpfeb)");
+  throw new ObjectError("OBJECT_WRONG_BYTE_ORDER", `${spec.name} is ${order(spec.elf.littleEndian)}, but this kernel is ${order(HOST_LITTLE_ENDIAN)}: compile it with -target bpf (or bpfel) to load it here`, { object: spec.name });
+}
+
+function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
+  const chosen = names ? names.map((n) => spec.program(n)) : spec.programs.filter((p) => p.autoload);
+  for (const p of chosen) {
+    if (!p.kind) throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}': section '${p.section}' names no known program type`, { program: p.name, section: p.section });
+    if (p.kind.unsupported) throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}' (${p.section}): ${p.kind.unsupported}`, { program: p.name, section: p.section });
+  }
+  return chosen;
+}

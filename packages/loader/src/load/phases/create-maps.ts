@@ -1,0 +1,101 @@
+/**
+ * Create maps, in libbpf's order (`.maps`, then data sections): with BTF key/value types, the
+ * flags this kernel has, and libbpf's name. Maps declared with `pinning LIBBPF_PIN_BY_NAME` reuse
+ * a compatible pinned map, or are pinned once created.
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { MapFlags, MapType } from "@x/sys/abi";
+import { MAP_TYPES_WITHOUT_BTF } from "../../btf-maps.js";
+import { LoadError } from "../../errors.js";
+import { kernelObjectName } from "../../names.js";
+import type { MapSpec } from "../../spec.js";
+import type { Phase } from "../phase.js";
+import type { KernelFd } from "../kernel.js";
+import type { LoadState, MapState } from "../state.js";
+import { mapError } from "./map-error.js";
+
+const LIBBPF_PIN_BY_NAME = 1;
+
+export const createMaps: Phase = {
+  name: "create maps",
+  run(s) {
+    for (const m of s.spec.maps) s.maps.set(m.name, createMap(s, m));
+  },
+};
+
+function createMap(s: LoadState, m: MapSpec): MapState {
+  const pinPath = m.pinning === LIBBPF_PIN_BY_NAME ? `${s.settings.pinRoot}/${m.name}` : undefined;
+  if (pinPath) {
+    const reused = reusePinned(s, m, pinPath);
+    if (reused) return { spec: m, fd: reused, reused: true, pinPath };
+  }
+  const f = s.features;
+  let flags = m.flags;
+  if (m.mmapable && f.has("array_mmap")) flags |= MapFlags.BPF_F_MMAPABLE;
+  if (m.origin !== "btf" && flags & MapFlags.BPF_F_RDONLY_PROG && !f.has("rdonly_prog")) flags &= ~MapFlags.BPF_F_RDONLY_PROG;
+  const base = {
+    type: m.type,
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries: effectiveMaxEntries(s, m),
+    flags,
+    numaNode: m.numaNode,
+    mapExtra: m.mapExtra,
+    name: f.has("prog_name") ? kernelObjectName(m.name) : undefined,
+  };
+  const withBtf = s.btf && !MAP_TYPES_WITHOUT_BTF.has(m.type) && (m.btfKeyTypeId || m.btfValueTypeId)
+    ? { btfFd: s.btf.fd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId }
+    : undefined;
+  let fd: KernelFd;
+  try {
+    fd = s.own(s.kernel.createMap(withBtf ? { ...base, ...withBtf } : base));
+  } catch (e) {
+    if (!withBtf) throw mapError(s, m, e);
+    // As libbpf: a kernel that dislikes the map's BTF may still create it without.
+    try {
+      fd = s.own(s.kernel.createMap(base));
+    } catch {
+      throw mapError(s, m, e);
+    }
+  }
+  if (pinPath) {
+    try {
+      mkdirSync(s.settings.pinRoot, { recursive: true });
+      s.kernel.pin(fd, pinPath);
+    } catch (e) {
+      throw mapError(s, m, e);
+    }
+    // A failed load removes the pins it made, as libbpf does.
+    s.undo.push(() => rmSync(pinPath, { force: true }));
+  }
+  return { spec: m, fd, reused: false, pinPath };
+}
+
+/** Reuse a map pinned by name when it is compatible (libbpf `map_is_reuse_compat`), or say why not. */
+function reusePinned(s: LoadState, m: MapSpec, path: string): KernelFd | undefined {
+  let pinned: ReturnType<LoadState["kernel"]["openPinnedMap"]>;
+  try {
+    pinned = s.kernel.openPinnedMap(path);
+  } catch (e) {
+    throw mapError(s, m, e);
+  }
+  if (pinned === undefined) return undefined;
+  if (pinned === "not a map") throw new LoadError("LOAD_MAP", `map '${m.name}': ${path} is pinned but is not a map`, { object: s.spec.name, map: m.name });
+  const { fd, info } = pinned;
+  s.own(fd);
+  // Pinned maps are only ever .maps definitions, created with exactly these flags.
+  const want = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: effectiveMaxEntries(s, m), flags: m.flags, mapExtra: m.mapExtra };
+  const have = { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags, mapExtra: info.mapExtra };
+  const show = (k: keyof typeof want, v: number | bigint) => (k === "flags" ? `0x${v.toString(16)}` : String(v));
+  for (const k of Object.keys(want) as (keyof typeof want)[]) {
+    if (want[k] !== have[k]) {
+      throw new LoadError("LOAD_MAP", `map '${m.name}': the map pinned at ${path} has ${k} ${show(k, have[k])}, the object wants ${show(k, want[k])}`, { object: s.spec.name, map: m.name });
+    }
+  }
+  return fd;
+}
+
+/** What the kernel will report as max_entries: a perf event array of 0 entries gets one per possible CPU (libbpf). */
+function effectiveMaxEntries(s: LoadState, m: MapSpec): number {
+  return m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? s.kernel.possibleCpus() : m.maxEntries;
+}

@@ -1,0 +1,65 @@
+/**
+ * Relocate: point each program's map and global-data `ld_imm64`s at the maps just created
+ * (libbpf `relocate_data`), encode the instructions, and rebase func/line info onto the linked
+ * program (libbpf `adjust_prog_btf_ext_info`).
+ */
+import { BpfFuncInfoLayout, BpfLineInfoLayout, type BtfExtFuncInfo, type BtfExtLineInfo } from "@x/btf";
+import { encodeInstructions, patchMapReferences, rebaseExtInfo } from "@x/reloc";
+import type { ExtInfo } from "@x/sys";
+import { LoadError } from "../../errors.js";
+import type { ObjectSpec } from "../../spec.js";
+import type { Phase } from "../phase.js";
+import type { LoadedBtfState, LoadState, ProgramState } from "../state.js";
+
+export const relocate: Phase = {
+  name: "relocate",
+  run(s) {
+    const bySection = new Map<string, number>();
+    for (const m of s.maps.values()) if (m.spec.section) bySection.set(m.spec.section, m.fd.fd);
+    const withExt = s.btf && s.spec.btfExt && s.features.has("btf_func") ? s.btf : undefined;
+    for (const p of s.programs) {
+      p.insns = encodeInstructions(patchMapReferences(p.linked.insns, p.linked.relocations, resolver(s, p, bySection)), s.spec.elf.littleEndian);
+      p.ext = withExt ? extInfo(s.spec, p, withExt) : {};
+    }
+  },
+};
+
+function resolver(s: LoadState, p: ProgramState, bySection: ReadonlyMap<string, number>) {
+  const where = { object: s.spec.name, program: p.spec.name };
+  return {
+    map(name: string): number {
+      const m = s.maps.get(name);
+      if (!m) throw new LoadError("LOAD_PROGRAM", `program '${p.spec.name}' references map '${name}', which the object does not define`, { ...where, map: name });
+      return m.fd.fd;
+    },
+    data(section: string): number {
+      const fd = bySection.get(section);
+      if (fd === undefined) throw new LoadError("LOAD_PROGRAM", `program '${p.spec.name}' references section ${section}, which has no map (empty or not a data section)`, { ...where, section });
+      return fd;
+    },
+  };
+}
+
+/** func_info / line_info for the linked program, as libbpf `adjust_prog_btf_ext_info` builds them. */
+function extInfo(spec: ObjectSpec, p: ProgramState, btf: LoadedBtfState): { funcInfo?: ExtInfo; lineInfo?: ExtInfo } {
+  const ext = spec.btfExt!;
+  const le = spec.elf.littleEndian;
+  const bySection = <R>(secs: { section: string; records: R[] }[]) => new Map(secs.map((sec) => [sec.section, sec.records]));
+  const funcs = rebaseExtInfo(bySection(ext.funcInfo.sections), p.linked.segments) as BtfExtFuncInfo[];
+  // libbpf: a main program without func_info gets none at all.
+  if (!funcs.some((f) => f.insnOff === 0)) return {};
+  const lines = rebaseExtInfo(bySection(ext.lineInfo.sections), p.linked.segments) as BtfExtLineInfo[];
+  const funcBytes = new Uint8Array(funcs.length * BpfFuncInfoLayout.size);
+  funcs.forEach((f, i) => BpfFuncInfoLayout.write(funcBytes, i * BpfFuncInfoLayout.size, { insn_off: f.insnOff, type_id: f.typeId }, le));
+  const lineBytes = new Uint8Array(lines.length * BpfLineInfoLayout.size);
+  lines.forEach((l, i) => BpfLineInfoLayout.write(lineBytes, i * BpfLineInfoLayout.size, {
+    insn_off: l.insnOff,
+    file_name_off: btf.stringOffset(l.fileName) ?? 0,
+    line_off: btf.stringOffset(l.line) ?? 0,
+    line_col: (l.lineNumber << 10) | l.column,
+  }, le));
+  return {
+    funcInfo: { bytes: funcBytes, recSize: BpfFuncInfoLayout.size },
+    ...(lines.length ? { lineInfo: { bytes: lineBytes, recSize: BpfLineInfoLayout.size } } : {}),
+  };
+}

@@ -1,0 +1,19 @@
+/** Write initial data: each data section's image (the values set before load) into its map. */
+import type { Phase } from "../phase.js";
+import { mapError } from "./map-error.js";
+
+const KEY0 = new Uint8Array(4);
+
+export const writeData: Phase = {
+  name: "write data",
+  run(s) {
+    for (const m of s.maps.values()) {
+      if (!m.spec.image || m.reused) continue;
+      try {
+        s.kernel.updateElement(m.fd, KEY0, m.spec.image);
+      } catch (e) {
+        throw mapError(s, m.spec, e);
+      }
+    }
+  },
+};

@@ -1,0 +1,128 @@
+/** What one load computes and makes, shared by its phases, and the one cleanup that undoes it. */
+import type { FeatureName } from "@x/sys";
+import type { LinkedProgram } from "@x/reloc";
+import type { ExtInfo } from "@x/sys";
+import type { MapSpec, ObjectSpec, ProgramSpec } from "../spec.js";
+import type { Kernel, KernelFd, MappedRegion } from "./kernel.js";
+
+/** Options of a load (see `LoadOptions`), with defaults applied. */
+export interface LoadSettings {
+  /** Programs to load, by name; undefined: every program marked autoload. */
+  readonly programs: readonly string[] | undefined;
+  /** Directory for maps pinned by name. */
+  readonly pinRoot: string;
+  /** Verifier log level for every program. */
+  readonly logLevel: number;
+  /** Where warnings go. */
+  readonly warn: (message: string) => void;
+}
+
+/** The object's BTF as the kernel holds it. */
+export interface LoadedBtfState {
+  readonly fd: KernelFd;
+  /** Offset of `s` in the loaded string table (line info refers to strings by offset). */
+  stringOffset(s: string): number | undefined;
+}
+
+/** A map of this load: created here, or reused from a pin. */
+export interface MapState {
+  readonly spec: MapSpec;
+  readonly fd: KernelFd;
+  /** Reused from a pin (then it is neither written nor frozen). */
+  readonly reused: boolean;
+  /** Where it is pinned, if it is. */
+  pinPath?: string;
+  /** Its values mapped into this process (data sections, once the map-memory phase ran). */
+  memory?: MappedRegion;
+}
+
+/** A program of this load, from selection to its fd. */
+export interface ProgramState {
+  readonly spec: ProgramSpec;
+  /** Subprograms appended, relocations rebased (pure; shared by every load of the spec). */
+  readonly linked: LinkedProgram;
+  /** Instruction bytes with map references patched in (the relocate phase). */
+  insns?: Uint8Array;
+  /** func_info / line_info for the kernel (the relocate phase). */
+  ext?: { funcInfo?: ExtInfo; lineInfo?: ExtInfo };
+  fd?: KernelFd;
+}
+
+/** Feature answers this load asked for in its probe phase. */
+export class FeatureSet {
+  readonly #answers = new Map<FeatureName, boolean>();
+  constructor(private readonly kernel: Kernel) {}
+
+  /** Probe `name` (through the kernel seam, where probes are cached per process). */
+  probe(name: FeatureName): boolean {
+    let a = this.#answers.get(name);
+    if (a === undefined) this.#answers.set(name, (a = this.kernel.hasFeature(name)));
+    return a;
+  }
+
+  /**
+   * The answer the probe phase got. Asking for a feature it did not probe is a bug in the phase
+   * list (the probe phase is where "could not tell" must surface, before anything is created).
+   */
+  has(name: FeatureName): boolean {
+    const a = this.#answers.get(name);
+    if (a === undefined) throw new Error(`internal: feature '${name}' was not probed by the probe phase`);
+    return a;
+  }
+
+  /** Every feature probed so far, in order. */
+  get probed(): FeatureName[] {
+    return [...this.#answers.keys()];
+  }
+}
+
+/** The state of one load. Phases read and fill it; nothing about a load lives anywhere else. */
+export class LoadState {
+  readonly features: FeatureSet;
+  /** Selected programs, in ELF order. */
+  programs: ProgramState[] = [];
+  btf: LoadedBtfState | undefined;
+  /** Maps by name, in creation order. */
+  readonly maps = new Map<string, MapState>();
+  /** Everything created, newest last: closed on failure, handed to the loaded object on success. */
+  readonly owned: Disposable[] = [];
+  /** Undo steps that only a failed load runs (pins it made), newest last. */
+  readonly undo: (() => void)[] = [];
+
+  constructor(
+    readonly spec: ObjectSpec,
+    readonly settings: LoadSettings,
+    readonly kernel: Kernel,
+  ) {
+    this.features = new FeatureSet(kernel);
+  }
+
+  /** Keep `item` for cleanup; returns it. */
+  own<T extends Disposable>(item: T): T {
+    this.owned.push(item);
+    return item;
+  }
+
+  /** The map state of the map named `name`. */
+  map(name: string): MapState | undefined {
+    return this.maps.get(name);
+  }
+
+  /** Undo a failed load: run the undo steps, then close everything, newest first. Never throws. */
+  abandon(): void {
+    for (const step of this.undo.splice(0).reverse()) {
+      try {
+        step();
+      } catch {
+        // Best effort, as libbpf: the load's own error is what the caller needs to see.
+      }
+    }
+    for (const item of this.owned.splice(0).reverse()) {
+      try {
+        item[Symbol.dispose]();
+      } catch {
+        // Same: keep closing the rest.
+      }
+    }
+  }
+}

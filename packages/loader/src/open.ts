@@ -1,0 +1,17 @@
+/**
+ * `@x/loader/open`: open, inspect, configure and patch objects, with no kernel layer at all (no
+ * `@x/sys` main entry, no native code): it runs wherever JavaScript runs. `spec.load()` needs the
+ * main entry, `@x/loader`.
+ *
+ * @packageDocumentation
+ */
+export { openObject, ObjectSpec, type MapSpec, type ProgramSpec, type OpenOptions } from "./spec.js";
+export { Variable, imageStorage, type VariableInfo, type VariableStorage } from "./variables.js";
+export { ObjectError, type ObjectErrorCode } from "./errors.js";
+export { describeObject, mapTypeName, mapFlagNames, type ObjectDescription, type MapDescription, type ProgramDescription, type VariableDescription, type SectionDescription } from "./describe.js";
+export {
+  programKindOf, findSectionDef, sectionDefMatches, progTypeName, attachTypeName, LIBBPF_SECTION_DEFS, SecFlag,
+  type ProgramKind, type LibbpfSectionDef, type LibbpfAttachHandler,
+} from "./section-defs.js";
+export { internalMapName, objectNameFromPath } from "./names.js";
+export { btfMapDefinitions, type BtfMapDefinition } from "./btf-maps.js";

@@ -1,0 +1,133 @@
+// The load as a list of phases over one kernel seam, checked without a kernel: a fake kernel
+// records every operation, so the order and the arguments of a whole load can be asserted.
+import { describe, expect, it } from "vitest";
+import { LOAD_PHASES, loadObject, openObject } from "@x/loader";
+import { MapFlags, ProgType } from "@x/sys/abi";
+import { decodeInstructions, PseudoLd } from "@x/reloc";
+import { FakeKernel } from "./fake-kernel.js";
+import { fixture } from "./fixtures.js";
+
+const RODATA = ["globals.rodata", ".rodata.custom", ".rodata.str1.1"];
+const PROGRAMS = ["read_config", "update_state", "strings", "read_custom"];
+
+describe("load phases", () => {
+  it("run in libbpf's order", () => {
+    expect(LOAD_PHASES.map((p) => p.name)).toEqual([
+      "check object", "probe", "resolve externs", "CO-RE", "sanitise and load BTF", "create maps", "write data",
+      "freeze read-only maps", "relocate", "load programs", "bind maps", "map memory",
+    ]);
+  });
+
+  it("load globals.bpf.o in exactly this order of kernel operations", () => {
+    const k = new FakeKernel();
+    using obj = loadObject(openObject(fixture("globals")), { kernel: k });
+    expect(k.ops).toEqual([
+      // probe: every feature the load decides on, before anything is created
+      "probe prog_name", "probe btf", "probe btf_func", "probe btf_global_func", "probe btf_datasec", "probe btf_qmark_datasec",
+      "probe btf_float", "probe btf_decl_tag", "probe btf_type_tag", "probe btf_enum64", "probe array_mmap", "probe rdonly_prog",
+      "probe map_freeze", "probe global_data", "probe prog_bind_map",
+      "btf_load",
+      // .maps first, then data sections in ELF order (libbpf's order)
+      "map_create counters", "map_create table", "map_create globals.rodata", "map_create globals.data", "map_create .data.custom",
+      "map_create .rodata.custom", "map_create globals.bss", "map_create .rodata.str1.1",
+      "map_update globals.rodata", "map_update globals.data", "map_update .data.custom", "map_update .rodata.custom",
+      "map_update globals.bss", "map_update .rodata.str1.1",
+      // frozen before the first program load, so the verifier sees constants
+      ...RODATA.map((m) => `map_freeze ${m}`),
+      ...PROGRAMS.map((p) => `prog_load ${p}`),
+      ...PROGRAMS.flatMap((p) => RODATA.map((m) => `prog_bind_map ${p} ${m}`)),
+      // .rodata.str1.1 has no DATASEC with a global variable: not mmapable (libbpf map_is_mmapable)
+      "mmap globals.rodata ro", "mmap globals.data rw", "mmap .data.custom rw", "mmap .rodata.custom ro", "mmap globals.bss rw",
+    ]);
+    expect(obj.map(".rodata").access).toBe("mmap");
+    expect(obj.map(".rodata.str1.1").access).toBe("syscall");
+  });
+
+  it("pass the maps' shape, flags, BTF ids and initial images", () => {
+    const k = new FakeKernel();
+    const spec = openObject(fixture("globals"));
+    spec.set("cfg_u32", 7);
+    using _obj = loadObject(spec, { kernel: k });
+    const byName = new Map([...k.maps].map(([fd, o]) => [o.name, { fd, o }]));
+    const rodata = byName.get("globals.rodata")!;
+    expect(rodata.o.flags).toBe(MapFlags.BPF_F_RDONLY_PROG | MapFlags.BPF_F_MMAPABLE);
+    expect(k.name(rodata.o.btfFd)).toBe("btf");
+    expect(rodata.o.btfValueTypeId).toBe(spec.map(".rodata").btfValueTypeId);
+    expect(k.values.get(rodata.fd)).toEqual(spec.map(".rodata").image);
+    const v = spec.variable("cfg_u32");
+    expect(new DataView(k.values.get(rodata.fd)!.buffer).getUint32(v.offset, true)).toBe(7);
+    expect(byName.get(".rodata.str1.1")!.o.flags).toBe(MapFlags.BPF_F_RDONLY_PROG);
+    expect(byName.get("globals.bss")!.o.flags).toBe(MapFlags.BPF_F_MMAPABLE);
+    expect(byName.get("counters")!.o).toMatchObject({ keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 });
+  });
+
+  it("point ld_imm64s at the created maps, with func/line info against the loaded BTF", () => {
+    const k = new FakeKernel();
+    using _obj = loadObject(openObject(fixture("globals")), { kernel: k });
+    const prog = [...k.programs.values()].find((o) => o.name === "read_config")!;
+    expect(prog.type).toBe(ProgType.SCHED_CLS);
+    expect(k.name(prog.progBtfFd)).toBe("btf");
+    expect(prog.funcInfo?.bytes.byteLength).toBeGreaterThan(0);
+    expect(prog.lineInfo?.bytes.byteLength).toBeGreaterThan(0);
+    const refs = decodeInstructions(prog.insns, true)
+      .filter((i) => i.code === 0x18 && (i.srcReg === PseudoLd.MAP_FD || i.srcReg === PseudoLd.MAP_VALUE))
+      .map((i) => `${i.srcReg === PseudoLd.MAP_FD ? "map" : "value"} ${k.name(i.imm)}`);
+    expect(new Set(refs)).toEqual(new Set(["map counters", "value globals.rodata"]));
+  });
+
+  it("adapt to what the kernel lacks: no mmapable arrays, no read-only program maps, no BTF", () => {
+    const k = new FakeKernel({ array_mmap: false, rdonly_prog: false, btf: false });
+    const warnings: string[] = [];
+    using obj = loadObject(openObject(fixture("globals")), { kernel: k, warn: (w) => warnings.push(w) });
+    expect(k.ops.filter((o) => o.startsWith("mmap") || o === "btf_load")).toEqual([]);
+    for (const o of k.maps.values()) {
+      expect(o.flags! & (MapFlags.BPF_F_MMAPABLE | MapFlags.BPF_F_RDONLY_PROG)).toBe(0);
+      expect(o.btfFd).toBeUndefined();
+    }
+    expect(obj.map(".rodata").access).toBe("syscall");
+    expect(warnings.join("\n")).toMatch(/no BTF support/);
+  });
+
+  it("stop before creating anything when the kernel lacks a feature the object needs", () => {
+    const k = new FakeKernel({ map_freeze: false });
+    expect(() => loadObject(openObject(fixture("globals")), { kernel: k })).toThrow(expect.objectContaining({ feature: "map_freeze" }));
+    expect(k.ops.every((o) => o.startsWith("probe "))).toBe(true);
+  });
+
+  it("stop before creating anything when a probe cannot tell", () => {
+    const k = new FakeKernel({ array_mmap: "unknown" });
+    expect(() => loadObject(openObject(fixture("globals")), { kernel: k })).toThrow(/cannot tell whether it has array_mmap/);
+    expect(k.ops.every((o) => o.startsWith("probe "))).toBe(true);
+  });
+
+  it("close everything a failed load made, newest first, and name the object", () => {
+    const k = new FakeKernel();
+    k.failOn = "prog_load strings";
+    let error: unknown;
+    try {
+      loadObject(openObject(fixture("globals")), { kernel: k });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: "LOAD_PROGRAM", location: { object: "globals", program: "strings" } });
+    expect(k.open.size).toBe(0);
+    const closes = k.ops.slice(k.ops.indexOf("prog_load strings") + 1);
+    expect(closes).toEqual([
+      "close update_state", "close read_config", "close .rodata.str1.1", "close globals.bss", "close .rodata.custom",
+      "close .data.custom", "close globals.data", "close globals.rodata", "close table", "close counters", "close btf",
+    ]);
+  });
+
+  it("reuse the linked programs and prepared BTF of a spec across loads, and nothing else", () => {
+    const spec = openObject(fixture("globals"));
+    const a = new FakeKernel();
+    const b = new FakeKernel();
+    loadObject(spec, { kernel: a }).dispose();
+    spec.set("cfg_u32", 9);
+    loadObject(spec, { kernel: b }).dispose();
+    expect(b.ops.filter((o) => !o.startsWith("close") && !o.startsWith("munmap"))).toEqual(a.ops.filter((o) => !o.startsWith("close") && !o.startsWith("munmap")));
+    expect(spec.linked("read_config")).toBe(spec.linked("read_config"));
+    const rodata = (k: FakeKernel) => [...k.maps].find(([, o]) => o.name === "globals.rodata")![0];
+    expect(b.values.get(rodata(b))).not.toEqual(a.values.get(rodata(a)));
+  });
+});
