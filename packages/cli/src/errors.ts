@@ -78,14 +78,14 @@ export function locationLine(location: ErrorLocation, message: string): string |
 
 /**
  * The text the CLI prints for a failed command (without the `xbpf CMD: ` prefix): the message, the
- * `at:` line under its first line (a kernel refusal's message goes on with the end of the log), and
- * the verifier log.
+ * `at:` line under its first line, and the verifier log. (A kernel refusal's message goes on with the
+ * end of the log; printed in full below it, that end is not repeated.)
  */
 export function errorText(report: ErrorReport): string {
   const nl = report.message.indexOf("\n");
   const [first, rest] = nl < 0 ? [report.message, ""] : [report.message.slice(0, nl), report.message.slice(nl)];
   const at = locationLine(report.location, first);
-  return `${first}${at ? `\nat: ${at}` : ""}${rest}${report.log ? `\n\nverifier log:\n${report.log}` : ""}`;
+  return `${first}${at ? `\nat: ${at}` : ""}${report.log ? `\n\nverifier log:\n${report.log}` : rest}`;
 }
 
 function hex(n: number): string {
