@@ -24,8 +24,9 @@ fi
 head=$(git -C "$repo" rev-parse HEAD)
 dirty=$(git -C "$repo" status --porcelain --untracked-files=no)
 if [ -n "$dirty" ]; then
-  say "warning: tracked files with uncommitted changes are not in the clone (it has HEAD ${head:0:12}):"
-  sed 's/^/  /' <<<"$dirty" >&2
+  n=$(wc -l <<<"$dirty")
+  say "warning: $n tracked files have uncommitted changes, which the clone (HEAD ${head:0:12}) does not have:"
+  awk 'NR <= 10 { print "  " $0 } NR == 11 { print "  …" }' <<<"$dirty" >&2
 fi
 
 # The machine's npm global configuration (CA file and the like) stays: it lives under npm's prefix, which
