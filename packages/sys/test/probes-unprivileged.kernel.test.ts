@@ -6,14 +6,12 @@
 // still EPERM. BPF_BTF_LOAD always needs CAP_BPF, so hasFeature("btf") must throw
 // ProbeInconclusiveError naming the feature either way.
 //
-// The child runs this tree's sources: they are transpiled (TypeScript's transpileModule) into a
-// temporary node_modules/@x/{elf,btf,reloc,sys} that nobody can read.
+// The child imports the built @x/sys (packages/sys/dist, which the test command builds first).
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { FEATURES, probeFeature, ProgType, probeProgType, type ProbeResult, type TypeProbeResult } from "@x/sys";
 import { haveKernel } from "./kernel.js";
@@ -32,26 +30,8 @@ function unprivilegedBpfDisabled(): number {
   }
 }
 
-/** Transpile packages/NAME/src/**.ts to ROOT/node_modules/@x/NAME/**.js, importable by plain Node. */
-function transpile(root: string, name: string): void {
-  const src = join(packages, name, "src");
-  const out = join(root, "node_modules", "@x", name);
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(join(dir, d.name)) : [join(dir, d.name)]));
-  for (const file of walk(src).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))) {
-    const js = ts.transpileModule(readFileSync(file, "utf8"), {
-      fileName: file,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-    }).outputText;
-    const dest = join(out, relative(src, file)).replace(/\.ts$/, ".js");
-    mkdirSync(dirname(dest), { recursive: true });
-    writeFileSync(dest, js);
-  }
-  writeFileSync(join(out, "package.json"), JSON.stringify({ name: `@x/${name}`, type: "module", exports: { ".": "./index.js", "./*": "./*.js" } }));
-}
-
 const CHILD = `
-import * as sys from "@x/sys";
+const sys = await import(${JSON.stringify(pathToFileURL(join(packages, "sys", "dist", "index.js")).href)});
 const attempt = (fn) => {
   try { return { value: fn() }; }
   catch (e) { return { threw: { name: e.name, code: e.code, feature: e.feature, errno: e.errno, message: e.message, inconclusive: e instanceof sys.ProbeInconclusiveError } }; }
@@ -83,8 +63,6 @@ describe.runIf(runnable)("feature probes without privileges", () => {
   const disabled = unprivilegedBpfDisabled();
 
   it("run in a child as nobody with no capabilities", () => {
-    for (const name of ["elf", "btf", "reloc", "sys"]) transpile(dir, name);
-    symlinkSync(realpathSync(join(packages, "sys", "node_modules", "koffi")), join(dir, "node_modules", "koffi"));
     writeFileSync(join(dir, "child.mjs"), CHILD);
     chmodSync(dir, 0o755);
     const stdout = execFileSync(
@@ -95,7 +73,7 @@ describe.runIf(runnable)("feature probes without privileges", () => {
     report = JSON.parse(stdout) as ChildReport;
     expect(report.uid).toBe(65534);
     expect(report.features.map((f) => f.name).sort()).toEqual(Object.keys(FEATURES).sort());
-  }, 180_000); // transpiling and starting Node twice is slow in the TCG VMs
+  }, 180_000); // starting Node and probing everything is slow in the TCG VMs
 
   it(`what root finds supported is never "missing" unprivileged: unknown with EPERM (unprivileged_bpf_disabled=${disabled})`, () => {
     for (const f of report.features) {
