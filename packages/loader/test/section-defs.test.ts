@@ -71,6 +71,16 @@ describe("programKindOf", () => {
     ["cgroup/skb", ProgType.CGROUP_SKB, undefined],
     ["usdt/libc.so.6:libc:setjmp", ProgType.KPROBE, undefined],
     ["lsm_cgroup/socket_bind", ProgType.LSM, AttachType.LSM_CGROUP],
+    ["classifier", ProgType.SCHED_CLS, undefined],
+    ["xdp.frags", ProgType.XDP, AttachType.XDP],
+    ["sk_lookup", ProgType.SK_LOOKUP, AttachType.SK_LOOKUP],
+    ["cgroup_skb/egress", ProgType.CGROUP_SKB, AttachType.CGROUP_INET_EGRESS],
+    ["kprobe/do_unlinkat", ProgType.KPROBE, undefined],
+    ["tracepoint/syscalls/sys_enter_openat", ProgType.TRACEPOINT, undefined],
+    ["raw_tp/sched_switch", ProgType.RAW_TRACEPOINT, undefined],
+    ["fentry/do_unlinkat", ProgType.TRACING, AttachType.TRACE_FENTRY],
+    ["fexit.s/do_unlinkat", ProgType.TRACING, AttachType.TRACE_FEXIT],
+    ["syscall", ProgType.SYSCALL, undefined],
   ])("%s", (sec, type, attach) => {
     const k = programKindOf(sec)!;
     expect(k.progType).toBe(type);
