@@ -25,7 +25,7 @@ head=$(git -C "$repo" rev-parse HEAD)
 dirty=$(git -C "$repo" status --porcelain --untracked-files=no)
 if [ -n "$dirty" ]; then
   n=$(wc -l <<<"$dirty")
-  say "warning: $n tracked files have uncommitted changes, which the clone (HEAD ${head:0:12}) does not have:"
+  say "warning: uncommitted changes to tracked files ($n) are not in the clone (HEAD ${head:0:12}):"
   awk 'NR <= 10 { print "  " $0 } NR == 11 { print "  …" }' <<<"$dirty" >&2
 fi
 

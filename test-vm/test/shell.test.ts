@@ -2,11 +2,11 @@
 // fetching, the host row, apt installs and tools/setup.sh. Every external command that matters (QEMU,
 // apt-get, apt-cache, npm, pnpm, id, …) is a fake on PATH, so neither QEMU nor root nor a network is needed.
 import { spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const pnpmVersion: string = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")).packageManager.split("@")[1];
@@ -17,9 +17,15 @@ interface Run {
   stderr: string;
 }
 
-/** A scratch folder with a bin/ of fakes that comes first in PATH. */
+const scratch: string[] = [];
+afterAll(() => {
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
+});
+
+/** A scratch folder with a bin/ of fakes that comes first in PATH (removed after the tests). */
 function sandbox() {
   const dir = mkdtempSync(join(tmpdir(), "xbpf-shell-"));
+  scratch.push(dir);
   const bin = join(dir, "bin");
   mkdirSync(bin);
   const fake = (name: string, body: string) => {
