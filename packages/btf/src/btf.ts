@@ -6,7 +6,8 @@
  */
 import { BtfError } from "./errors.js";
 import { encodeBtf, type EncodedBtf } from "./encode.js";
-import type { StringTable } from "./strings.js";
+import { BtfHeaderLayout } from "./layouts.js";
+import { StringTable } from "./strings.js";
 import { MODIFIER_KINDS, type BtfKind, type BtfType, type BtfTypeOf } from "./types.js";
 
 /** Options of {@link Btf.encode}. */
@@ -24,38 +25,106 @@ export const BTF_PTR_SIZE = 8;
  * A BTF type table. `types[id]` is the type with that id; `types[0]` is void.
  * Types are plain objects: edit them in place, or append with {@link Btf.add},
  * then {@link Btf.encode}.
+ *
+ * Split BTF (a kernel module's, on top of vmlinux's; see {@link Btf.split} and `parseBtf(bytes, { base })`)
+ * has a {@link Btf.base}: its own types have ids from {@link Btf.startId} on, and ids below are the
+ * base's. Everything that follows type ids (`type`, `resolve`, `sizeof`, `alignof`, `formatType`,
+ * the value codec, `typesAreCompatible`) crosses into the base; what walks the table (`find`,
+ * `findAll`, `nameIndex`, `encode`, the DATASEC fix-up, `variables`, `sanitizeBtf`) sees only the
+ * split's own types. A split holds only its own types until {@link Btf.types} is read. The base
+ * must not change once a split is built on it.
  */
 export class Btf {
-  /** Types by id. Index 0 is `{ kind: "VOID", name: "" }`. */
-  types: BtfType[];
   /** Byte order the BTF was parsed from (and is encoded in by default). */
   littleEndian: boolean;
   /**
    * The string table of the blob this BTF was parsed from (set by {@link parseBtf});
    * used to resolve `.BTF.ext` string offsets. Not updated by edits or encoding.
+   * For split BTF it continues the base's (offsets below its `start` are the base's strings).
    */
   sourceStrings: StringTable | undefined;
   /** Strings always emitted by {@link Btf.encode}, in addition to the types' names. */
   readonly extraStrings: Set<string> = new Set();
+  /** For split BTF, the BTF it is split from (vmlinux's for a kernel module); else undefined. */
+  readonly base: Btf | undefined;
+  /** The first id of this BTF's own types: 1, or for split BTF the base's {@link Btf.count} (libbpf `start_id`). */
+  readonly startId: number;
+  /** The whole id space, index = id; undefined while a split holds only {@link Btf.#own}. */
+  #table: BtfType[] | undefined;
+  /** A split's own types (index = id - startId), until {@link Btf.types} is read; else undefined. */
+  #own: BtfType[] | undefined;
 
   /**
-   * @param types types from id 1 on (void is prepended), or a full table starting with void.
-   * @param littleEndian byte order (default little endian).
+   * @param types types from id 1 on (void is prepended), or a full table starting with void;
+   *   with `base`, this BTF's own types (ids from `base.count` on).
+   * @param littleEndian byte order (default little endian; with `base`, the base's).
+   * @param sourceStrings the string table of the parsed blob (see {@link Btf.sourceStrings}).
+   * @param base for split BTF, the base (prefer {@link Btf.split}).
    */
-  constructor(types: BtfType[] = [], littleEndian = true, sourceStrings?: StringTable) {
+  constructor(types: BtfType[] = [], littleEndian?: boolean, sourceStrings?: StringTable, base?: Btf) {
     this.sourceStrings = sourceStrings;
-    this.types = types[0]?.kind === "VOID" ? types : [{ kind: "VOID", name: "" }, ...types];
-    this.littleEndian = littleEndian;
+    this.base = base;
+    if (base === undefined) {
+      this.#table = types[0]?.kind === "VOID" ? types : [{ kind: "VOID", name: "" }, ...types];
+      this.startId = 1;
+      this.littleEndian = littleEndian ?? true;
+    } else {
+      if (types.some((t) => t.kind === "VOID")) throw new BtfError("BTF_BAD_KIND", "split BTF cannot hold a VOID type (id 0 is the base's)");
+      this.#own = types;
+      this.startId = base.count;
+      this.littleEndian = littleEndian ?? base.littleEndian;
+    }
   }
 
-  /** Number of type ids, including void (the next free id). */
-  get count(): number { return this.types.length; }
+  /**
+   * Split BTF on top of `base` (libbpf `btf__new_empty_split`): `types` (none by default) get ids from
+   * `base.count` on and may refer to the base's types; names shared with the base's string table
+   * are encoded at the base's offsets.
+   */
+  static split(base: Btf, types: BtfType[] = [], littleEndian?: boolean): Btf {
+    return new Btf(types, littleEndian, undefined, base);
+  }
+
+  /**
+   * Types by id. Index 0 is `{ kind: "VOID", name: "" }`. For split BTF, the whole id space: the
+   * base's types (the same objects) and then its own. A split builds this array on the first read
+   * (one reference per base type: about 1 MiB for vmlinux) and keeps its types in it from then on;
+   * {@link Btf.type} and the other methods do not need it.
+   */
+  get types(): BtfType[] {
+    if (this.#table === undefined) {
+      this.#table = this.base!.types.concat(this.#own!);
+      this.#own = undefined;
+    }
+    return this.#table;
+  }
+
+  set types(types: BtfType[]) {
+    this.#table = types;
+    this.#own = undefined;
+  }
+
+  /** Number of type ids, including void and, for split BTF, the base's (the next free id; libbpf `btf__type_cnt`). */
+  get count(): number { return this.#own === undefined ? this.#table!.length : this.startId + this.#own.length; }
+
+  /** The split's own types (ids from {@link Btf.startId} on), without building {@link Btf.types}: a copy. */
+  ownTypes(): BtfType[] {
+    return this.#own !== undefined ? this.#own.slice() : this.#table!.slice(this.startId);
+  }
 
   /** Append a type and return its id. */
   add(type: BtfType): number {
     if (type.kind === "VOID") throw new BtfError("BTF_BAD_KIND", "cannot add a VOID type (id 0 is the only void)");
-    this.types.push(type);
-    return this.types.length - 1;
+    (this.#own ?? this.#table!).push(type);
+    return this.count - 1;
+  }
+
+  /** The type with id `id`, or undefined. */
+  #at(id: number): BtfType | undefined {
+    if (!Number.isInteger(id) || id < 0) return undefined;
+    const own = this.#own;
+    if (own === undefined) return this.#table![id];
+    return id >= this.startId ? own[id - this.startId] : this.base!.#at(id);
   }
 
   /** Make sure `s` is in the encoded string table (e.g. a .BTF.ext section or file name). */
@@ -68,46 +137,58 @@ export class Btf {
   type(id: number): BtfType;
   type<K extends BtfKind>(id: number, kind: K): BtfTypeOf<K>;
   type(id: number, kind?: BtfKind): BtfType {
-    const t = Number.isInteger(id) && id >= 0 ? this.types[id] : undefined;
-    if (!t) throw new BtfError("BTF_BAD_TYPE_ID", `type id ${id} is out of range (0..${this.types.length - 1})`, { btfTypeId: id });
+    const t = this.#at(id);
+    if (!t) throw new BtfError("BTF_BAD_TYPE_ID", `type id ${id} is out of range (0..${this.count - 1})`, { btfTypeId: id });
     if (kind !== undefined && t.kind !== kind) {
       throw new BtfError("BTF_BAD_KIND", `type [${id}] ${t.name ? `'${t.name}' ` : ""}is ${t.kind}, expected ${kind}`, { btfTypeId: id, btfKind: t.kind });
     }
     return t;
   }
 
-  /** Id of the first type named `name` (optionally of `kind`), or undefined. Linear scan: use {@link Btf.nameIndex} for bulk lookups. */
+  /**
+   * Id of the first type named `name` (optionally of `kind`), or undefined. Linear scan: use
+   * {@link Btf.nameIndex} for bulk lookups. Split BTF: its own types only (libbpf
+   * `btf__find_by_name_kind_own`); search `base` for the others.
+   */
   find(name: string, kind?: BtfKind): number | undefined {
-    const ts = this.types;
-    for (let i = 1; i < ts.length; i++) {
+    const [ts, first] = this.#ownSpan();
+    const off = this.startId - first;
+    for (let i = first; i < ts.length; i++) {
       const t = ts[i]!;
-      if (t.name === name && (kind === undefined || t.kind === kind)) return i;
+      if (t.name === name && (kind === undefined || t.kind === kind)) return i + off;
     }
     return undefined;
   }
 
-  /** Ids of every type named `name` (optionally of `kind`). */
+  /** Ids of every type named `name` (optionally of `kind`); split BTF: its own types only. */
   findAll(name: string, kind?: BtfKind): number[] {
     const out: number[] = [];
-    const ts = this.types;
-    for (let i = 1; i < ts.length; i++) {
+    const [ts, first] = this.#ownSpan();
+    const off = this.startId - first;
+    for (let i = first; i < ts.length; i++) {
       const t = ts[i]!;
-      if (t.name === name && (kind === undefined || t.kind === kind)) out.push(i);
+      if (t.name === name && (kind === undefined || t.kind === kind)) out.push(i + off);
     }
     return out;
   }
 
-  /** A snapshot map from name to type ids (anonymous types left out). Not updated by later edits. */
+  /** A snapshot map from name to type ids (anonymous types left out; split BTF: its own types only). Not updated by later edits. */
   nameIndex(): Map<string, number[]> {
     const m = new Map<string, number[]>();
-    const ts = this.types;
-    for (let i = 1; i < ts.length; i++) {
+    const [ts, first] = this.#ownSpan();
+    const off = this.startId - first;
+    for (let i = first; i < ts.length; i++) {
       const n = ts[i]!.name;
       if (!n) continue;
       const l = m.get(n);
-      if (l) l.push(i); else m.set(n, [i]);
+      if (l) l.push(i + off); else m.set(n, [i + off]);
     }
     return m;
+  }
+
+  /** The array holding this BTF's own types and the index of the first one in it. */
+  #ownSpan(): [BtfType[], number] {
+    return this.#own !== undefined ? [this.#own, 0] : [this.#table!, this.startId];
   }
 
   /**
@@ -119,7 +200,7 @@ export class Btf {
     for (let steps = 0; ; steps++) {
       const t = this.type(id);
       if (!MODIFIER_KINDS.has(t.kind)) return id;
-      if (steps > this.types.length) throw loop(start, t.kind);
+      if (steps > this.count) throw loop(start, t.kind);
       id = (t as { type: number }).type;
     }
   }
@@ -137,7 +218,7 @@ export class Btf {
     let mult = 1;
     for (let steps = 0; ; steps++) {
       const t = this.type(id);
-      if (steps > this.types.length) throw loop(start, t.kind);
+      if (steps > this.count) throw loop(start, t.kind);
       switch (t.kind) {
         case "INT": case "ENUM": case "ENUM64": case "STRUCT": case "UNION": case "DATASEC": case "FLOAT":
           return checkedSize(mult * t.size, start);
@@ -168,7 +249,7 @@ export class Btf {
     const start = id;
     for (let steps = 0; ; steps++) {
       const t = this.type(id);
-      if (steps > this.types.length) throw loop(start, t.kind);
+      if (steps > this.count) throw loop(start, t.kind);
       switch (t.kind) {
         case "INT": case "ENUM": case "ENUM64": case "FLOAT":
           return Math.max(1, Math.min(t.size, BTF_PTR_SIZE));
@@ -196,20 +277,50 @@ export class Btf {
     }
   }
 
-  /** Encode to the `.BTF` wire format with a fresh, deduplicated string table. */
+  /**
+   * Encode to the `.BTF` wire format with a fresh, deduplicated string table. Split BTF: its own
+   * types only, as split BTF (strings the base has are referred to at the base's offsets, see
+   * {@link Btf.strings}; the others follow the base's string table).
+   * @throws BtfError `BTF_INVALID` when the base gained types after the split was made.
+   */
   encode(options: BtfEncodeOptions = {}): Uint8Array {
     return this.encodeWithStrings(options).bytes;
   }
 
   /** Like {@link Btf.encode}, also returning the string offsets (for encoding .BTF.ext against it). */
   encodeWithStrings(options: BtfEncodeOptions = {}): EncodedBtf {
-    const extra = options.extraStrings ? [...this.extraStrings, ...options.extraStrings] : this.extraStrings;
-    return encodeBtf(this.types, options.littleEndian ?? this.littleEndian, extra);
+    return this.#encode(options, this.base?.strings());
   }
 
-  /** A deep copy (types are structured-cloned). */
+  #encode(options: BtfEncodeOptions, baseStrings: StringTable | undefined): EncodedBtf {
+    const extra = options.extraStrings ? [...this.extraStrings, ...options.extraStrings] : this.extraStrings;
+    const le = options.littleEndian ?? this.littleEndian;
+    const base = this.base;
+    if (base === undefined || baseStrings === undefined) return encodeBtf(this.#table!, le, extra);
+    if (base.count !== this.startId) {
+      throw new BtfError("BTF_INVALID", `split BTF starts at type id ${this.startId}, but its base now has ${base.count} type ids: a base must not change once a split is built on it`);
+    }
+    const [ts, first] = this.#ownSpan();
+    return encodeBtf(first === 0 ? ts : ts.slice(first), le, extra, { startId: this.startId, baseStrings });
+  }
+
+  /**
+   * The string table string offsets refer to, in this BTF and in split BTF built on it: the table of
+   * the blob it was parsed from ({@link Btf.sourceStrings}), or, for BTF built in memory, the table
+   * {@link Btf.encode} writes (computed on each call). For split BTF it continues the base's.
+   */
+  strings(): StringTable {
+    if (this.sourceStrings) return this.sourceStrings;
+    const baseStrings = this.base?.strings();
+    const bytes = this.#encode({}, baseStrings).bytes;
+    const h = BtfHeaderLayout.read(bytes, 0, this.littleEndian);
+    const start = h.hdr_len + h.str_off;
+    return new StringTable(bytes.subarray(start, start + h.str_len), baseStrings);
+  }
+
+  /** A deep copy (types are structured-cloned; split BTF: its own types, on the same base). */
   clone(): Btf {
-    const b = new Btf(cloneTypes(this.types), this.littleEndian);
+    const b = new Btf(cloneTypes(this.base === undefined ? this.#table! : this.ownTypes()), this.littleEndian, undefined, this.base);
     for (const s of this.extraStrings) b.extraStrings.add(s);
     return b;
   }

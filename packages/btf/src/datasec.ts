@@ -42,7 +42,7 @@ export interface DatasecElf {
 const EXTERN_SECTIONS = new Set([".kconfig", ".ksyms"]);
 
 /**
- * Fix every DATASEC of `btf` in place, exactly like libbpf's `btf_fixup_datasec`:
+ * Fix every DATASEC of `btf` (split BTF: its own) in place, exactly like libbpf's `btf_fixup_datasec`:
  *
  * - `.kconfig` and `.ksyms` are only sorted;
  * - if the DATASEC's size is 0 it becomes the ELF section's size (an error if the section
@@ -55,9 +55,8 @@ const EXTERN_SECTIONS = new Set([".kconfig", ".ksyms"]);
  * @throws BtfError `BTF_MISSING_SECTION`, `BTF_MISSING_SYMBOL`, `BTF_BAD_KIND` (a non-VAR entry).
  */
 export function fixupDatasecs(btf: Btf, src: DatasecSource): void {
-  const types = btf.types;
-  for (let id = 1; id < types.length; id++) {
-    const t = types[id]!;
+  for (let id = btf.startId, n = btf.count; id < n; id++) {
+    const t = btf.type(id);
     if (t.kind === "DATASEC") fixupDatasec(btf, id, t, src);
   }
 }
@@ -77,7 +76,7 @@ function fixupDatasec(btf: Btf, id: number, t: BtfDatasec, src: DatasecSource): 
       fixOffsets = true;
     }
     for (const [i, vsi] of t.vars.entries()) {
-      const v = btf.types[vsi.type];
+      const v = Number.isInteger(vsi.type) && vsi.type >= 0 && vsi.type < btf.count ? btf.type(vsi.type) : undefined;
       if (!v || v.kind !== "VAR") {
         throw new BtfError("BTF_BAD_KIND", `DATASEC '${sec}': entry #${i} (type [${vsi.type}]) is ${v ? v.kind : "out of range"}, expected VAR`,
           { btfTypeId: vsi.type, btfKind: v?.kind });

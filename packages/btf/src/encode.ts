@@ -8,7 +8,7 @@ import {
   BtfArrayLayout, BtfDeclTagLayout, BtfEnum64Layout, BtfEnumLayout, BtfHeaderLayout, BtfIntLayout,
   BtfMemberLayout, BtfParamLayout, BtfTypeLayout, BtfVarLayout, BtfVarSecinfoLayout, btfTypeExtraSize,
 } from "./layouts.js";
-import { StringTableBuilder } from "./strings.js";
+import { type StringTable, StringTableBuilder } from "./strings.js";
 import { BTF_LINKAGE_NAMES, BtfKindId, type BtfLinkage, type BtfType } from "./types.js";
 
 /** Result of encoding: the bytes and the string offsets used. */
@@ -37,24 +37,40 @@ export function extraSize(t: BtfType): number {
   return btfTypeExtraSize(t.kind, entries);
 }
 
+/** What {@link encodeBtf} needs to write split BTF (a kernel module's, on top of a base). */
+export interface EncodeSplitOptions {
+  /** The id of the first type (the base's type count); ids below are the base's. */
+  startId: number;
+  /** The base's string table: strings it has keep their offsets, the others follow its end. */
+  baseStrings: StringTable;
+}
+
 /**
- * Encode a type table (index 0 = void, skipped) into a `.BTF` blob.
+ * Encode a type table (index 0 = void, skipped) into a `.BTF` blob. With `split`, `types` are
+ * split BTF's own types (`types[0]` has id `split.startId`), written as split BTF on top of the
+ * base whose ids come before.
  * @throws BtfError `BTF_INVALID` when a field does not fit its wire encoding,
  *   `BTF_BAD_TYPE_ID` for references outside the table.
  */
-export function encodeBtf(types: readonly BtfType[], littleEndian: boolean, extraStrings: Iterable<string> = []): EncodedBtf {
-  const strs = new StringTableBuilder();
+export function encodeBtf(types: readonly BtfType[], littleEndian: boolean, extraStrings: Iterable<string> = [], split?: EncodeSplitOptions): EncodedBtf {
+  const strs = new StringTableBuilder(split?.baseStrings);
+  /** Index in `types` of the first type written, and the id of `types[0]`. */
+  const first = split === undefined ? 1 : 0;
+  const idOf0 = split === undefined ? 0 : split.startId;
+  if (!Number.isInteger(idOf0) || (split !== undefined && idOf0 < 1)) throw new BtfError("BTF_BAD_TYPE_ID", `split BTF start id ${idOf0} is not a type id after void`);
   let typeLen = 0;
-  for (let id = 1; id < types.length; id++) typeLen += T.size + extraSize(types[id]!);
+  for (let i = first; i < types.length; i++) typeLen += T.size + extraSize(types[i]!);
   const hdrLen = BtfHeaderLayout.size;
   const typeBytes = new Uint8Array(typeLen);
   const dv = new DataView(typeBytes.buffer);
   const le = littleEndian;
-  const n = types.length;
+  /** The number of type ids: references must be below it. */
+  const n = idOf0 + types.length;
 
   let off = 0;
-  for (let id = 1; id < n; id++) {
-    const t = types[id]!;
+  for (let i = first; i < types.length; i++) {
+    const id = idOf0 + i;
+    const t = types[i]!;
     const ctx = (what: string) => `type [${id}] ${t.kind}${t.name ? ` '${t.name}'` : ""}: ${what}`;
     const u32 = (v: number, what: string, max = 0xffffffff) => {
       if (!Number.isInteger(v) || v < 0 || v > max) throw new BtfError("BTF_INVALID", ctx(`${what} ${v} is out of range (0..${max})`), { btfTypeId: id, btfKind: t.kind });

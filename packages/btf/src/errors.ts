@@ -38,7 +38,9 @@ export type BtfErrorCode =
   /** The type cannot carry a value (pointer, function, forward declaration…). */
   | "BTF_UNSUPPORTED_VALUE"
   /** A field path names a member the type does not have, or steps into a type that has no members. */
-  | "BTF_NO_SUCH_FIELD";
+  | "BTF_NO_SUCH_FIELD"
+  /** An extern symbol has no usable BTF (none, not extern, in no or an unknown DATASEC, a type kconfig cannot hold). */
+  | "BTF_BAD_EXTERN";
 
 /**
  * Every error thrown by this package. `code` is stable and meant for programs;

@@ -18,3 +18,5 @@ export * from "./value.js";
 export * from "./format.js";
 export * from "./sanitize.js";
 export * from "./inplace.js";
+export * from "./externs.js";
+export * from "./compat.js";

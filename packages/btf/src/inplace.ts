@@ -20,11 +20,11 @@ export interface PatchedBtf {
 /**
  * Write `btf`'s DATASEC sizes and entries (after {@link fixupDatasecs}) into a copy of `original`,
  * the blob `btf` was parsed from. Returns undefined when that is not possible: `btf` was not parsed
- * from `original` (a different type count or kind), or its string table is not plain ASCII.
+ * from `original` (a different type count or kind), its string table is not plain ASCII, or it is split BTF.
  */
 export function patchDatasecsInPlace(btf: Btf, original: Uint8Array): PatchedBtf | undefined {
   const strings = btf.sourceStrings;
-  if (!strings?.ascii) return undefined;
+  if (!strings?.ascii || btf.base) return undefined;
   const hdr = parseBtfHeader(original);
   const le = btf.littleEndian;
   if (hdr.littleEndian !== le) return undefined;

@@ -104,32 +104,57 @@ export function parseBtfHeader(bytes: Uint8Array): BtfHeader {
   return { ...h, littleEndian: le };
 }
 
+/** Options of {@link parseBtf}. */
+export interface ParseBtfOptions {
+  /**
+   * Parse split BTF on top of this base (vmlinux's for a kernel module's BTF, libbpf
+   * `btf__new_split`): type ids continue after the base's last id, and string offsets at or past the
+   * end of the base's string table ({@link Btf.strings}) are in the blob's own table, which may
+   * be empty and need not start with a NUL.
+   */
+  base?: Btf;
+}
+
 /**
- * Parse a `.BTF` blob (from an object's `.BTF` section or `/sys/kernel/btf/vmlinux`).
- * Every string offset, type id reference and record length is checked.
+ * Parse a `.BTF` blob (from an object's `.BTF` section or `/sys/kernel/btf/vmlinux`), or with
+ * `options.base` split BTF (`/sys/kernel/btf/<module>`). Every string offset, type id reference
+ * and record length is checked.
  *
  * @throws BtfError with codes `BTF_TRUNCATED`, `BTF_BAD_MAGIC`, `BTF_BAD_VERSION`, `BTF_BAD_HEADER`,
  *   `BTF_BAD_STRING`, `BTF_BAD_KIND`, `BTF_INVALID`, `BTF_BAD_TYPE_ID`.
  */
-export function parseBtf(bytes: Uint8Array): Btf {
+export function parseBtf(bytes: Uint8Array, options?: ParseBtfOptions): Btf {
   const h = parseBtfHeader(bytes);
   const le = h.littleEndian;
+  const base = options?.base;
   const strStart = h.hdr_len + h.str_off;
   const strBytes = bytes.subarray(strStart, strStart + h.str_len);
-  if (strBytes.length === 0 || strBytes[0] !== 0 || strBytes[strBytes.length - 1] !== 0) {
-    throw new BtfError("BTF_BAD_STRING", "BTF string section must start and end with a NUL byte", { offset: strStart });
+  let strs: StringTable;
+  /** Id of the first type read, less the length of `types` before it (void's 1 without a base). */
+  let idBase: number;
+  if (base === undefined) {
+    if (strBytes.length === 0 || strBytes[0] !== 0 || strBytes[strBytes.length - 1] !== 0) {
+      throw new BtfError("BTF_BAD_STRING", "BTF string section must start and end with a NUL byte", { offset: strStart });
+    }
+    strs = new StringTable(strBytes);
+    idBase = 0;
+  } else {
+    if (strBytes.length !== 0 && strBytes[strBytes.length - 1] !== 0) {
+      throw new BtfError("BTF_BAD_STRING", "split BTF string section must be empty or end with a NUL byte", { offset: strStart });
+    }
+    strs = new StringTable(strBytes, base.strings());
+    idBase = base.count;
   }
-  const strs = new StringTable(strBytes);
   const tStart = h.hdr_len + h.type_off;
   const tEnd = tStart + h.type_len;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const types: BtfType[] = [{ kind: "VOID", name: "" }];
+  const types: BtfType[] = base === undefined ? [{ kind: "VOID", name: "" }] : [];
   /** Largest type id referenced anywhere; checked against the table size at the end. */
   let maxRef = 0;
 
   let off = tStart;
   while (off < tEnd) {
-    const id = types.length;
+    const id = idBase + types.length;
     if (off + O.tLen > tEnd) throw new BtfError("BTF_TRUNCATED", `type [${id}] at offset ${off} runs past the type section`, { btfTypeId: id, offset: off });
     const nameOff = dv.getUint32(off + O.tName, le);
     const info = dv.getUint32(off + O.tInfo, le);
@@ -260,8 +285,8 @@ export function parseBtf(bytes: Uint8Array): Btf {
     types.push(t);
   }
 
-  if (maxRef >= types.length) checkRefs(types); // throws, naming the offending type
-  return new Btf(types, le, strs);
+  if (maxRef >= idBase + types.length) checkRefsFrom(types, idBase, idBase + types.length); // throws, naming the offending type
+  return new Btf(types, le, strs, base);
 }
 
 function badString(strs: StringTable, off: number, what: string): never {
@@ -278,12 +303,19 @@ function truncated(id: number, kind: BtfKind, name: string, vlen: number, rec: n
  * @throws BtfError `BTF_BAD_TYPE_ID`.
  */
 export function checkRefs(types: readonly BtfType[]): void {
-  const n = types.length;
+  checkRefsFrom(types, 0, types.length);
+}
+
+/** {@link checkRefs} on `types[i]` = type `idOf0 + i` (void skipped), references below `n`. */
+function checkRefsFrom(types: readonly BtfType[], idOf0: number, n: number): void {
   const bad = (id: number, t: BtfType, r: number) =>
     new BtfError("BTF_BAD_TYPE_ID", `type [${id}] ${t.kind}${t.name ? ` '${t.name}'` : ""} refers to type id ${r}, beyond the last type ${n - 1}`, { btfTypeId: id, btfKind: t.kind });
-  for (let id = 1; id < n; id++) {
-    const t = types[id]!;
+  for (let i = 0; i < types.length; i++) {
+    const id = idOf0 + i;
+    const t = types[i]!;
     switch (t.kind) {
+      case "VOID":
+        break;
       case "STRUCT": case "UNION":
         for (const m of t.members) if (m.type >= n) throw bad(id, t, m.type);
         break;

@@ -47,7 +47,8 @@ function byteInt(name: string): BtfInt {
 
 /**
  * Rewrite the BTF for a kernel that lacks the features in `missing`, exactly as libbpf does
- * (`bpf_object__sanitize_btf`, one `else if` chain per type, in this order):
+ * (`bpf_object__sanitize_btf`, one `else if` chain per type, in this order). Split BTF: only its
+ * own types are rewritten (the base's are shared with the base, and the kernel has them already).
  *
  * | missing | rewrite |
  * |---|---|
@@ -80,7 +81,7 @@ export function sanitizeBtf(btf: Btf, missing: BtfFeatureSet): SanitizedBtf {
   let placeholder = 0;
 
   // As libbpf, the bound is re-read each time: the appended placeholder is visited too (an INT: no change).
-  for (let id = 1; id < types.length; id++) {
+  for (let id = out.startId; id < types.length; id++) {
     const t = types[id]!;
     let r: BtfType | undefined;
     if ((noDatasec && t.kind === "VAR") || (noDeclTag && t.kind === "DECL_TAG")) {

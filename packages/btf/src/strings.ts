@@ -6,25 +6,43 @@
 import { BtfError } from "./errors.js";
 import { latin1Decoder as latin1, utf8Decoder as utf8, utf8Encoder as utf8enc } from "./text.js";
 
-/** Read-only view of a string table (`str_off`/`str_len` of a BTF blob). */
+/**
+ * Read-only view of a string table (`str_off`/`str_len` of a BTF blob).
+ *
+ * The table of split BTF (a kernel module's, on top of vmlinux's) continues its base's: with a
+ * `base`, offsets below {@link StringTable.start} (the end of the base's string space) are the
+ * base's strings, and `start + i` is byte `i` of this table (libbpf `btf__str_by_offset`).
+ */
 export class StringTable {
   readonly #bytes: Uint8Array;
   /** The whole table decoded one byte per character, so byte offsets are string indexes. */
   readonly #text: string;
   readonly #ascii: boolean;
+  /** Offset of this table's first byte in the string space (0 without a base). */
+  readonly #start: number;
+  readonly #base: StringTable | undefined;
+  /** String → offset, built on the first {@link StringTable.offsetOf}. */
+  #index: Map<string, number> | undefined;
 
-  /** @param bytes exactly the string section. */
-  constructor(bytes: Uint8Array) {
+  /**
+   * @param bytes exactly the string section.
+   * @param base the base's string table, for split BTF: this table's offsets start where the base's end.
+   */
+  constructor(bytes: Uint8Array, base?: StringTable) {
     this.#bytes = bytes;
     this.#text = latin1.decode(bytes);
     let ascii = true;
     for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) { ascii = false; break; }
     this.#ascii = ascii;
+    this.#base = base;
+    this.#start = base === undefined ? 0 : base.end;
   }
 
   /** The string at `offset`, or undefined when the offset is outside the table or the string is unterminated. */
   lookup(offset: number): string | undefined {
     if (offset === 0) return "";
+    if (offset < this.#start) return this.#base!.lookup(offset);
+    offset -= this.#start;
     if (offset >= this.#bytes.length) return undefined;
     const end = this.#text.indexOf("\0", offset);
     if (end < 0) return undefined;
@@ -34,22 +52,47 @@ export class StringTable {
     return /[^\x00-\x7f]/.test(s) ? utf8.decode(this.#bytes.subarray(offset, end)) : s;
   }
 
-  /** Size of the table in bytes. */
+  /** Size of this table in bytes (without the base's). */
   get length(): number { return this.#bytes.length; }
 
-  /** Whether every byte is ASCII (then byte offsets and string indexes agree). */
+  /** Offset of this table's first byte: the end of the base's string space, 0 without a base. */
+  get start(): number { return this.#start; }
+
+  /** The end of the string space: {@link StringTable.start} + {@link StringTable.length} (what a split on top of this one starts at). */
+  get end(): number { return this.#start + this.#bytes.length; }
+
+  /** The base's table (split BTF), or undefined. */
+  get base(): StringTable | undefined { return this.#base; }
+
+  /** Whether every byte of this table (not the base's) is ASCII (then byte offsets and string indexes agree). */
   get ascii(): boolean { return this.#ascii; }
 
-  /** Offset of a NUL-terminated occurrence of `s` in the table (the first), or undefined. ASCII tables only. */
+  /**
+   * Offset of `s` as a whole string (one that starts after a NUL): the base's first, as libbpf's
+   * `btf__find_str`, then the first in this table; undefined when absent. The first call indexes the table.
+   */
   offsetOf(s: string): number | undefined {
     if (s === "") return 0;
-    if (!this.#ascii) return undefined;
-    const needle = `${s}\0`;
-    for (let at = this.#text.indexOf(needle); at >= 0; at = this.#text.indexOf(needle, at + 1)) {
-      // A match must start a string (follow a NUL), not end a longer one.
-      if (at === 0 || this.#text.charCodeAt(at - 1) === 0) return at;
+    const b = this.#base?.offsetOf(s);
+    if (b !== undefined) return b;
+    if (this.#index === undefined) this.#index = this.#buildIndex();
+    return this.#index.get(s);
+  }
+
+  #buildIndex(): Map<string, number> {
+    const m = new Map<string, number>();
+    const text = this.#text;
+    // Strings start at 0 (when that is not the empty string of a base table) and after every NUL.
+    for (let at = 0; at < text.length;) {
+      const end = text.indexOf("\0", at);
+      if (end < 0) break;
+      if (end > at) {
+        const s = this.lookup(this.#start + at)!;
+        if (!m.has(s)) m.set(s, this.#start + at);
+      }
+      at = end + 1;
     }
-    return undefined;
+    return m;
   }
 
   /**
@@ -58,35 +101,59 @@ export class StringTable {
    */
   get(offset: number, what: string | (() => string) = "string"): string {
     if (offset === 0) return "";
-    if (offset >= this.#bytes.length) {
+    if (offset < this.#start) return this.#base!.get(offset, what);
+    const rel = offset - this.#start;
+    if (rel >= this.#bytes.length) {
       if (typeof what === "function") what = what();
-      throw new BtfError("BTF_BAD_STRING", `${what}: string offset ${offset} is outside the string table (${this.#bytes.length} bytes)`, { offset });
+      throw new BtfError("BTF_BAD_STRING", `${what}: string offset ${offset} is outside the string table (${this.#start ? `${this.#start}..${this.end - 1}, after the base's` : `${this.#bytes.length} bytes`})`, { offset });
     }
-    const end = this.#text.indexOf("\0", offset);
+    const end = this.#text.indexOf("\0", rel);
     if (end < 0) {
       if (typeof what === "function") what = what();
       throw new BtfError("BTF_BAD_STRING", `${what}: string at offset ${offset} is not NUL-terminated`, { offset });
     }
-    if (this.#ascii) return this.#text.slice(offset, end);
-    const s = this.#text.slice(offset, end);
+    if (this.#ascii) return this.#text.slice(rel, end);
+    const s = this.#text.slice(rel, end);
     // eslint-disable-next-line no-control-regex
-    return /[^\x00-\x7f]/.test(s) ? utf8.decode(this.#bytes.subarray(offset, end)) : s;
+    return /[^\x00-\x7f]/.test(s) ? utf8.decode(this.#bytes.subarray(rel, end)) : s;
   }
 }
 
-/** Builds a fresh, deduplicated string table. Offset 0 is always the empty string. */
+/**
+ * Builds a fresh, deduplicated string table. Offset 0 is always the empty string.
+ *
+ * With a `base` (split BTF), strings the base has keep the base's offsets (as libbpf's
+ * `btf__add_str`), and the new table holds only the others, from offset `base.end` on, without the
+ * leading NUL a base table starts with.
+ */
 export class StringTableBuilder {
   readonly #offsets = new Map<string, number>([["", 0]]);
   readonly #chunks: Uint8Array[] = [];
-  #size = 1;
+  readonly #base: StringTable | undefined;
+  readonly #start: number;
+  #size: number;
+
+  /** @param base the base's string table, for split BTF. */
+  constructor(base?: StringTable) {
+    this.#base = base;
+    this.#start = base === undefined ? 0 : base.end;
+    this.#size = base === undefined ? 1 : 0;
+  }
 
   /** Add `s` (once) and return its offset. */
   add(s: string): number {
     const known = this.#offsets.get(s);
     if (known !== undefined) return known;
+    if (this.#base !== undefined) {
+      const b = this.#base.offsetOf(s);
+      if (b !== undefined) {
+        this.#offsets.set(s, b);
+        return b;
+      }
+    }
     const bytes = encodeString(s);
     if (bytes.includes(0)) throw new BtfError("BTF_BAD_STRING", `string ${JSON.stringify(s)} contains a NUL byte`);
-    const off = this.#size;
+    const off = this.#start + this.#size;
     this.#offsets.set(s, off);
     this.#chunks.push(bytes);
     this.#size += bytes.length + 1;
@@ -96,13 +163,13 @@ export class StringTableBuilder {
   /** Offset of a string already added, or undefined. */
   offsetOf(s: string): number | undefined { return this.#offsets.get(s); }
 
-  /** Current size in bytes. */
+  /** Current size in bytes (of this table, without the base's). */
   get size(): number { return this.#size; }
 
   /** The table bytes (each string followed by its NUL). */
   finish(): Uint8Array {
     const out = new Uint8Array(this.#size);
-    let at = 1; // out[0] is the NUL of the empty string
+    let at = this.#base === undefined ? 1 : 0; // out[0] is the NUL of the empty string, in a base table
     for (const c of this.#chunks) {
       out.set(c, at);
       at += c.length + 1;

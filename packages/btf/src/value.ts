@@ -69,7 +69,7 @@ function strip(btf: Btf, id: number): [number, BtfType] {
     const t = btf.type(id);
     switch (t.kind) {
       case "TYPEDEF": case "VOLATILE": case "CONST": case "RESTRICT": case "TYPE_TAG": case "VAR":
-        if (steps > btf.types.length) throw new BtfError("BTF_LOOP", `type [${start}]: reference chain loops`, { btfTypeId: start, btfKind: t.kind });
+        if (steps > btf.count) throw new BtfError("BTF_LOOP", `type [${start}]: reference chain loops`, { btfTypeId: start, btfKind: t.kind });
         id = t.type;
         break;
       default:
@@ -82,7 +82,7 @@ function strip(btf: Btf, id: number): [number, BtfType] {
 function stripQualifiers(btf: Btf, id: number): BtfType {
   for (let steps = 0; ; steps++) {
     const t = btf.type(id);
-    if ((t.kind === "CONST" || t.kind === "VOLATILE" || t.kind === "RESTRICT" || t.kind === "TYPE_TAG") && steps <= btf.types.length) id = t.type;
+    if ((t.kind === "CONST" || t.kind === "VOLATILE" || t.kind === "RESTRICT" || t.kind === "TYPE_TAG") && steps <= btf.count) id = t.type;
     else return t;
   }
 }
@@ -239,7 +239,7 @@ export function decodeValue(btf: Btf, typeId: number, bytes: Uint8Array, littleE
 }
 
 function rootName(btf: Btf, id: number): string {
-  const t = btf.types[id];
+  const t = Number.isInteger(id) && id >= 0 && id < btf.count ? btf.type(id) : undefined;
   return t && t.kind === "VAR" ? t.name : "";
 }
 

@@ -27,14 +27,13 @@ export interface BtfVariable {
 }
 
 /**
- * Every VAR entry of every DATASEC, in type-table then entry order. Offsets are only
+ * Every VAR entry of every DATASEC (split BTF: of its own DATASECs), in type-table then entry order. Offsets are only
  * meaningful after {@link fixupDatasecs}. Non-VAR entries (FUNCs in `.ksyms`) are skipped.
  */
 export function variables(btf: Btf): BtfVariable[] {
   const out: BtfVariable[] = [];
-  const types = btf.types;
-  for (let id = 1; id < types.length; id++) {
-    const t = types[id]!;
+  for (let id = btf.startId, n = btf.count; id < n; id++) {
+    const t = btf.type(id);
     if (t.kind !== "DATASEC") continue;
     for (const vsi of t.vars) {
       const v = btf.type(vsi.type);

@@ -1,7 +1,9 @@
 // Test-only helpers: ELF access (through @x/elf), fixture paths, bpftool access and
 // comparison with bpftool's raw JSON. Not part of the package.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import type { Btf, BtfType } from "@x/btf";
@@ -101,3 +103,37 @@ export function compareWithBpftool(btf: Btf, path: string | ["id", number]): voi
   }
 }
 
+/**
+ * `bpftool btf dump file SPLIT -B BASE format raw -j` (libbpf's own split parse, `btf__parse_split`),
+ * for files or bytes (written to a scratch folder, removed afterwards).
+ */
+export function bpftoolSplitRaw(base: Uint8Array | string, split: Uint8Array | string): Record<string, unknown>[] {
+  const dir = mkdtempSync(join(tmpdir(), "x-btf-split-"));
+  try {
+    const file = (b: Uint8Array | string, name: string) => {
+      if (typeof b === "string") return b;
+      writeFileSync(join(dir, name), b);
+      return join(dir, name);
+    };
+    const args = ["btf", "dump", "file", file(split, "split.btf"), "-B", file(base, "base.btf"), "format", "raw", "-j"];
+    const text = execFileSync("bpftool", args, { maxBuffer: 1 << 28 }).toString();
+    return (JSON.parse(text.replace(/"val":\s*(-?\d+)/g, '"val":"$1"')) as { types: Record<string, unknown>[] }).types;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Compare a split's own types, field by field, with libbpf's reading of the same bytes on the same base. */
+export function expectSplitLikeLibbpf(btf: Btf, base: Uint8Array | string, split: Uint8Array | string): void {
+  const ref = bpftoolSplitRaw(base, split);
+  expect(ref.length).toBe(btf.count - btf.startId);
+  for (const r of ref) expect(asBpftool(r.id as number, btf.type(r.id as number))).toEqual(normaliseBpftool(r));
+}
+
+/** The string section of a BTF blob. */
+export function btfStringSection(bytes: Uint8Array): Uint8Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = bytes[0] === 0x9f;
+  const hdrLen = dv.getUint32(4, le), strOff = dv.getUint32(16, le), strLen = dv.getUint32(20, le);
+  return bytes.subarray(hdrLen + strOff, hdrLen + strOff + strLen);
+}

@@ -9,4 +9,6 @@ test("the README example runs and prints what it says", async () => {
   expect(logs).toContain('const volatile char[16] cfg_name = "globals"');
   expect(logs).toContain("BTF_VALUE_RANGE cfg_limits.rate: 4294967296 is out of range for u32 (0..4294967295)");
   expect(logs).toContain('[".text","tc","socket"]');
+  expect(logs).toContain("true __u32 *(__u32 rate)");
+  expect(logs).toContain("[9] unsigned int vs [110] __u32 *: INT vs PTR");
 });
