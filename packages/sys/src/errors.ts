@@ -91,3 +91,76 @@ export class SyscallError extends XError<"SYSCALL"> {
     this.errnoName = name;
   }
 }
+
+/** Stable codes of {@link KallsymsError}. */
+export type KallsymsErrorCode = "KALLSYMS_UNREADABLE" | "KALLSYMS_HIDDEN" | "KALLSYMS_MALFORMED" | "KALLSYMS_AMBIGUOUS";
+
+/**
+ * `/proc/kallsyms` cannot answer: it cannot be read (`KALLSYMS_UNREADABLE`, with the `fs` code in
+ * `errno`), it lists every address as 0 because the kernel hides them from this process
+ * (`KALLSYMS_HIDDEN`), a line is not `ADDRESS TYPE NAME [MODULE]` (`KALLSYMS_MALFORMED`, `line`),
+ * or a name has more than one address (`KALLSYMS_AMBIGUOUS`, `symbol`, `addresses` in hex).
+ * "No such symbol" is not an error: lookups return `undefined`.
+ */
+export class KallsymsError extends XError<KallsymsErrorCode> {
+  /** The file, `/proc/kallsyms` unless a test parsed other text. */
+  readonly path: string;
+  /** `fs` code of the failed read (`ENOENT`: a kernel without `CONFIG_KALLSYMS`; `EACCES`…). */
+  readonly errno?: string;
+  /** The 1-based line that could not be parsed. */
+  readonly line?: number;
+  /** The symbol looked up, when the error is about one. */
+  readonly symbol?: string;
+  /** Every distinct address of an ambiguous symbol, as `0x…` hex. */
+  readonly addresses?: readonly string[];
+
+  constructor(
+    code: KallsymsErrorCode,
+    message: string,
+    details: { path: string; errno?: string; line?: number; symbol?: string; addresses?: readonly string[] },
+    options?: ErrorOptions,
+  ) {
+    super(code, message, {}, options);
+    this.path = details.path;
+    if (details.errno !== undefined) this.errno = details.errno;
+    if (details.line !== undefined) this.line = details.line;
+    if (details.symbol !== undefined) this.symbol = details.symbol;
+    if (details.addresses !== undefined) this.addresses = details.addresses;
+  }
+}
+
+/** Stable codes of {@link KconfigError}. */
+export type KconfigErrorCode = "KCONFIG_UNREADABLE";
+
+/**
+ * The running kernel's configuration cannot be had: neither `/boot/config-$(uname -r)` nor
+ * `/proc/config.gz` can be read (`KCONFIG_UNREADABLE`; `attempts` says what each read gave).
+ */
+export class KconfigError extends XError<KconfigErrorCode> {
+  /** Each file tried, in order, with the `fs` code (or message) of its failure. */
+  readonly attempts?: readonly { path: string; error: string }[];
+
+  constructor(code: KconfigErrorCode, message: string, details: { attempts?: readonly { path: string; error: string }[] } = {}) {
+    super(code, message);
+    if (details.attempts !== undefined) this.attempts = details.attempts;
+  }
+}
+
+/**
+ * `LINUX_KERNEL_VERSION` cannot be computed as libbpf does: no Ubuntu `/proc/version_signature`,
+ * no `Debian X.Y.Z` in the uname version, and a uname release that is not `X.Y.Z…`.
+ * `code` is `KERNEL_VERSION_UNKNOWN`.
+ */
+export class KernelVersionError extends XError<"KERNEL_VERSION_UNKNOWN"> {
+  constructor(
+    /** uname(2) release (`os.release()`). */
+    readonly release: string,
+    /** uname(2) version (`os.version()`). */
+    readonly version: string,
+  ) {
+    super(
+      "KERNEL_VERSION_UNKNOWN",
+      `cannot tell the running kernel's LINUX_VERSION_CODE: no /proc/version_signature, no "Debian X.Y.Z" in the uname version "${version}", and the release "${release}" is not X.Y.Z`,
+    );
+  }
+}

@@ -7,7 +7,19 @@
  * @packageDocumentation
  */
 export { bpf, bpfRaw, type BpfResult } from "./syscall.js";
-export { BpfSyscallError, UnsupportedFeatureError, FdClosedError, MappedMemoryError, SyscallError, type MappedMemoryErrorCode } from "./errors.js";
+export {
+  BpfSyscallError,
+  UnsupportedFeatureError,
+  FdClosedError,
+  MappedMemoryError,
+  SyscallError,
+  KallsymsError,
+  KconfigError,
+  KernelVersionError,
+  type MappedMemoryErrorCode,
+  type KallsymsErrorCode,
+  type KconfigErrorCode,
+} from "./errors.js";
 export { BpfFd, MapFd, ProgFd, BtfFd, LinkFd, adoptFd, rawFd, fdStats, type FdKind, type FdLike, type FdStats } from "./fd.js";
 export {
   mapCreate,
@@ -69,7 +81,21 @@ export {
   type ProbeOutcome,
   type ProbeStatus,
 } from "./probes/outcome.js";
-export { kernelVersion, parseKernelVersion, compareKernelVersions, type KernelVersion } from "./probes/kernel-version.js";
+export {
+  kernelVersion,
+  parseKernelVersion,
+  compareKernelVersions,
+  kernelVersionCode,
+  libbpfKernelVersion,
+  libbpfKernelVersionCode,
+  libbpfKernelVersionFrom,
+  libbpfKernelVersionCache,
+  VERSION_SIGNATURE_PATH,
+  type KernelVersion,
+  type LibbpfKernelVersion,
+  type LibbpfKernelVersionInputs,
+  type LibbpfKernelVersionSource,
+} from "./probes/kernel-version.js";
 export { buildBtf, BtfHeaderLayout } from "./probes/btf-blob.js";
 export * from "./abi/consts.js";
 export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
@@ -86,3 +112,32 @@ export {
 } from "./probes/types.js";
 export { findFuncIds, findKernelFuncIds } from "./probes/vmlinux-funcs.js";
 export { FileCache, VMLINUX_BTF_PATH, vmlinuxBtfBytes, vmlinuxBtfCache } from "./kernel/vmlinux.js";
+export { ProcessCache } from "./kernel/cache.js";
+export {
+  KALLSYMS_PATH,
+  Kallsyms,
+  kallsyms,
+  kallsymsAddress,
+  kallsymsCache,
+  parseKallsyms,
+  hiddenAddressesError,
+  type KallsymsSymbol,
+} from "./kernel/kallsyms.js";
+export {
+  PROC_CONFIG_GZ_PATH,
+  bootConfigPath,
+  kernelConfig,
+  kernelConfigCache,
+  kernelConfigText,
+  readKernelConfig,
+  type KernelConfig,
+} from "./kernel/kconfig.js";
+export {
+  kernelBtfObjects,
+  kernelModuleBtfs,
+  openBtfById,
+  moduleBtfCache,
+  ModuleBtfCache,
+  type KernelBtfObject,
+  type KernelModuleBtf,
+} from "./kernel/module-btf.js";

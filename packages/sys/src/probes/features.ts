@@ -10,6 +10,7 @@
 import { asm, encodeInstructions, PseudoLd, type Instruction } from "@x/reloc";
 import { existsSync } from "node:fs";
 import { AttachType, MapFlags, MapType, ProgType } from "../abi/consts.js";
+import { BtfInfoLayout } from "../abi/info.js";
 import { btfLoad } from "../btf.js";
 import { BpfSyscallError, UnsupportedFeatureError } from "../errors.js";
 import { VMLINUX_BTF_PATH } from "../kernel/vmlinux.js";
@@ -45,7 +46,9 @@ export type FeatureName =
   | "bpf_link"
   | "perf_link"
   | "kfunc_call"
-  | "fd_array";
+  | "fd_array"
+  | "typed_ksym"
+  | "bpf_cookie";
 
 /** A feature: what it is, when it appeared, how to detect it. */
 export interface FeatureInfo extends ClassifyOptions {
@@ -77,6 +80,8 @@ export interface ProbeResult extends ProbeOutcome {
 export type { ProbeStatus };
 
 const GPL = "GPL";
+/** `BPF_FUNC_get_attach_cookie` (uapi `enum bpf_func_id`). */
+const BPF_FUNC_get_attach_cookie = 174;
 const encode = (insns: readonly Instruction[]): Uint8Array => encodeInstructions(insns, LE);
 const trivial = (): Uint8Array => encode([asm.mov64Imm(0, 0), asm.exit()]);
 
@@ -126,6 +131,36 @@ function kernelFuncIds(names: readonly string[]): Map<string, number> {
   const missing = names.filter((n) => !ids.has(n));
   if (missing.length) throw new ProbeAnswer("missing", `the kernel's BTF has no FUNC ${missing.join(", ")}`);
   return ids;
+}
+
+/**
+ * A BTF id no kernel BTF has: the typed-ksym probe asks the verifier to resolve it, and only a
+ * verifier that knows `BPF_PSEUDO_BTF_ID` answers "invalid btf_id" (ENOENT).
+ */
+const NO_SUCH_BTF_ID = 0x7fffffff;
+
+/**
+ * Typed ksyms: `ld_imm64` with `BPF_PSEUDO_BTF_ID` and a vmlinux BTF id that cannot exist. The
+ * kernel's `check_pseudo_btf_id` (5.10) looks the id up in vmlinux's BTF before anything else
+ * and fails with ENOENT "ldimm64 insn specifies invalid btf_id": that answer is `supported`.
+ * Older verifiers refuse the unknown `src_reg` with EINVAL ("unrecognized bpf_ld_imm64 insn"), and
+ * a kernel without BTF says EINVAL "kernel is missing BTF": `missing`.
+ *
+ * Not a real variable: the kernel resolves a typed ksym's address with `kallsyms_lookup_name`,
+ * and without `CONFIG_KALLSYMS_ALL` kallsyms has no variables at all (per-CPU ones included), so
+ * "ldimm64 failed to find the address for kernel symbol" would say nothing about the feature.
+ * Whether one variable resolves is a per-symbol question the load itself answers.
+ */
+function pseudoBtfIdGivesEnoent(): void {
+  const insns = [...asm.ldImm64(1, PseudoLd.BTF_ID, NO_SUCH_BTF_ID, 0), asm.mov64Imm(0, 0), asm.exit()];
+  try {
+    progLoad({ type: ProgType.SOCKET_FILTER, insns: encode(insns), license: GPL }).close();
+  } catch (e) {
+    if (!(e instanceof BpfSyscallError) || e.errnoName !== "ENOENT") throw e;
+    if (/invalid btf_id/.test(e.log ?? "")) return;
+    throw new ProbeAnswer("unknown", `BPF_PROG_LOAD failed with ENOENT but not for the BTF id (${(e.log ?? "no verifier log").trim().split("\n").at(-1)})`, "ENOENT");
+  }
+  throw new ProbeAnswer("unknown", `a program with BTF id ${NO_SUCH_BTF_ID} in ld_imm64 unexpectedly loaded`);
 }
 
 /** Generic kfuncs any program type may call (kernel/bpf/helpers.c `common_btf_ids`, 6.2). */
@@ -276,7 +311,11 @@ const DEFS: readonly FeatureInfo[] = [
     description: "kernel module BTF (bpf_btf_info has name/name_len)",
     probe: () => {
       using btf = btfLoad(buildBtf([...INT(1)], "\0int"));
-      btfObjInfo(btf);
+      // btfInfo retries with the pre-5.11 struct (it ends at `id`) when the kernel refuses the name
+      // pointer with E2BIG: that retry, seen in the length the kernel filled, is the answer.
+      if (btfObjInfo(btf).infoLen <= BtfInfoLayout.field("name").offset) {
+        throw new ProbeAnswer("missing", "BPF_OBJ_GET_INFO_BY_FD refused bpf_btf_info's name/name_len (E2BIG): the kernel's struct ends at id", "E2BIG");
+      }
     },
   },
   {
@@ -312,6 +351,20 @@ const DEFS: readonly FeatureInfo[] = [
       const insns = [...asm.ldImm64(1, PseudoLd.MAP_IDX, 0, 0), asm.mov64Imm(0, 0), asm.exit()];
       progLoad({ type: ProgType.SOCKET_FILTER, insns: encode(insns), license: GPL, fdArray: [map] }).close();
     },
+  },
+  {
+    name: "typed_ksym",
+    minKernel: "5.10",
+    description:
+      "typed ksyms: ld_imm64 BPF_PSEUDO_BTF_ID loads a kernel variable's address by its vmlinux BTF id (the variable must also be in kallsyms, which needs CONFIG_KALLSYMS_ALL)",
+    probe: pseudoBtfIdGivesEnoent,
+  },
+  {
+    name: "bpf_cookie",
+    minKernel: "5.15",
+    description: "BPF cookies: bpf_get_attach_cookie() in tracing programs (libbpf's LINUX_HAS_BPF_COOKIE)",
+    // libbpf probe_kern_bpf_cookie: a tracepoint program calling the helper.
+    probe: () => progLoad({ type: ProgType.TRACEPOINT, insns: encode([asm.call(BPF_FUNC_get_attach_cookie), asm.exit()]), license: GPL }).close(),
   },
 ];
 

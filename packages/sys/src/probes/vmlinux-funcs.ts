@@ -14,6 +14,14 @@ import { vmlinuxBtfBytes } from "../kernel/vmlinux.js";
  * byte order. Throws on a blob it cannot walk (bad magic, sections past the end, an unknown kind).
  */
 export function findFuncIds(btf: Uint8Array, names: readonly string[]): Map<string, number> {
+  return findNamedTypeIds(btf, names, BtfKindId.FUNC);
+}
+
+/**
+ * The BTF ids of the types of kind `kind` (a `BTF_KIND_*` number: FUNC, VAR…) named in `names`,
+ * the first of each name (missing names are left out). Same walk and errors as {@link findFuncIds}.
+ */
+export function findNamedTypeIds(btf: Uint8Array, names: readonly string[], kind: number): Map<string, number> {
   const dv = new DataView(btf.buffer, btf.byteOffset, btf.byteLength);
   if (btf.byteLength < BtfHeaderLayout.size) throw new Error("not BTF (shorter than a header)");
   const le = dv.getUint16(0, true) === 0xeb9f;
@@ -28,9 +36,9 @@ export function findFuncIds(btf: Uint8Array, names: readonly string[]): Map<stri
   for (let off = typeStart; off + BtfTypeLayout.size <= typeEnd; id++) {
     const nameOff = dv.getUint32(off, le), info = dv.getUint32(off + 4, le);
     const kindNum = (info >>> 24) & 0x1f, vlen = info & 0xffff;
-    const kind = kindNum >= 1 ? BTF_KIND_NAMES[kindNum] : undefined;
-    if (kind === undefined) throw new Error(`BTF type [${id}] has kind ${kindNum}, which @x/btf does not know`);
-    if (kindNum === BtfKindId.FUNC && nameOff < h.str_len) {
+    const kindName = kindNum >= 1 ? BTF_KIND_NAMES[kindNum] : undefined;
+    if (kindName === undefined) throw new Error(`BTF type [${id}] has kind ${kindNum}, which @x/btf does not know`);
+    if (kindNum === kind && nameOff < h.str_len) {
       for (const [n, bytes] of wanted) {
         if (found.has(n)) continue;
         let i = 0;
@@ -39,7 +47,7 @@ export function findFuncIds(btf: Uint8Array, names: readonly string[]): Map<stri
       }
       if (found.size === wanted.size) break;
     }
-    off += BtfTypeLayout.size + btfTypeExtraSize(kind, vlen);
+    off += BtfTypeLayout.size + btfTypeExtraSize(kindName, vlen);
   }
   return found;
 }
