@@ -69,8 +69,9 @@ for i in "${selected[@]}"; do
   mkdir -p "$out"
   echo "$name" >>"$run_dir/kernels.txt"
   # The guest's suite stops a little before the host's timeout so that its report still gets written.
-  write_suite_env "$out" $((timeout > 120 ? timeout - 60 : timeout)) "${files[@]}"
+  suite_timeout=$((timeout > 120 ? timeout - 60 : timeout))
   if [ "$what" = running ]; then
+    write_suite_env "$out" "$suite_timeout" "" "" "${files[@]}"
     printf 'SUITE=host\nKVER=%s\n' "$(uname -r)" >"$out/meta.env"
     log "$name: Linux $(uname -r), directly on the host"
     run_on_host "$name" "$out" "$timeout"
@@ -85,6 +86,8 @@ for i in "${selected[@]}"; do
     fi
     source "$out/meta.env"
     log "$name: Linux $KVER ($PKG $DEBVER from $suite)"
+    # The tree's modules, for kernel tests that load one (packages/sys/test/modules.ts).
+    write_suite_env "$out" "$suite_timeout" "$cache/kernels/${PKG}_$DEBVER/lib/modules/$KVER" "$cache/kernels/${PKG}_$DEBVER/boot/config-$KVER" "${files[@]}"
     boot_kernel "$name" "$cache/kernels/${PKG}_$DEBVER" "$KVER" "$out" "$timeout"
     # A kernel that dies while booting, before the suite printed anything, is the emulator's problem
     # (TCG races in early text patching have been seen), not the tests': boot it once more, keeping the log.

@@ -76,12 +76,16 @@ kvm_probe() {
   rm -rf "$d"
 }
 
-# write_suite_env OUT TIMEOUT FILES...: the parameters guest/suite.sh reads.
+# write_suite_env OUT TIMEOUT MODULES_DIR KCONFIG FILES...: the parameters guest/suite.sh reads. MODULES_DIR is
+# the kernel's module folder (TREE/lib/modules/KVER, a host path the guest reaches through its 9p root), or
+# empty (the host row): the suite passes it to the tests as XBPF_MODULES_DIR (packages/sys/test/modules.ts).
+# KCONFIG is the kernel's configuration file (TREE/boot/config-KVER), or empty: the suite puts it in the
+# guest's /boot, where a Debian machine has it (kconfig externs read it).
 write_suite_env() {
-  local out=$1 t=$2
-  shift 2
+  local out=$1 t=$2 modules=$3 kconfig=$4
+  shift 4
   {
-    printf 'REPO=%q\nNODE=%q\nTIMEOUT=%q\nXBPF_CI=%q\n' "$repo" "$(command -v node)" "$t" "${CI:+true}"
+    printf 'REPO=%q\nNODE=%q\nTIMEOUT=%q\nXBPF_CI=%q\nMODULES_DIR=%q\nKCONFIG=%q\n' "$repo" "$(command -v node)" "$t" "${CI:+true}" "$modules" "$kconfig"
     printf 'FILES=('
     printf ' %q' "$@"
     printf ' )\n'

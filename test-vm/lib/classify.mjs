@@ -4,16 +4,30 @@
 // @x/sys's UnsupportedFeatureError propagate (requireFeature(name), or the loader throwing it). vitest
 // records it as a failure whose message starts with
 //   "UnsupportedFeatureError: the running kernel does not support FEATURE: … (needs Linux MIN or newer)"
-// and that failure is reported as "unsupported: FEATURE needs MIN" instead of a failure.
+// and that failure is reported as "unsupported: FEATURE needs MIN" instead of a failure. A requirement that
+// is not a version ends the message in "(needs CONFIG_X=y)" instead (see UNSUPPORTED_CONFIG).
 import { relative } from "node:path";
 
 const UNSUPPORTED =
-  /UnsupportedFeatureError: the running kernel does not support ([^\s:]+): [\s\S]*?\(needs Linux (\d[\w.-]*) or newer\)/;
+  /UnsupportedFeatureError: the running kernel does not support ([^\s:]+): ([\s\S]*?) ?\(needs Linux (\d[\w.-]*) or newer\)/;
+// A requirement that is a kernel configuration rather than a version (packages/sys/test/modules.ts's
+// KernelConfigError): "… support kernel_modules: no /proc/modules (needs CONFIG_MODULES=y)", the
+// parenthesis ending the line. Tried only when the form above does not match.
+const UNSUPPORTED_CONFIG = /UnsupportedFeatureError: the running kernel does not support ([^\s:]+): ([^\n]*?) ?\(needs ([^()\n]+)\)[ \t]*$/m;
 
-/** `{ feature, minKernel }` when `message` is an UnsupportedFeatureError's, else undefined. */
+/** The reason as one short line. */
+const shortReason = (s) => {
+  const line = firstLine(s);
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+};
+
+/**
+ * `{ feature, minKernel, reason }` when `message` is an UnsupportedFeatureError's, else undefined.
+ * `minKernel` is a version ("5.11") or, for a configuration requirement, what is needed ("CONFIG_MODULES=y").
+ */
 export function parseUnsupported(message) {
-  const m = UNSUPPORTED.exec(message ?? "");
-  return m ? { feature: m[1], minKernel: m[2] } : undefined;
+  const m = UNSUPPORTED.exec(message ?? "") ?? UNSUPPORTED_CONFIG.exec(message ?? "");
+  return m ? { feature: m[1], minKernel: m[3], reason: shortReason(m[2]) } : undefined;
 }
 
 /** First meaningful line of an error message (no stack frames, no ANSI colours). */

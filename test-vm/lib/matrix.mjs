@@ -55,7 +55,7 @@ export function renderMatrix(kernels) {
   const notes = [];
   for (const k of kernels) {
     for (const c of k.cells) {
-      for (const u of c.unsupported) notes.push(`- ${k.name} ${c.file}: unsupported: ${u.feature} needs ${u.minKernel} — ${u.test}`);
+      for (const u of c.unsupported) notes.push(`- ${k.name} ${c.file}: unsupported: ${u.feature} needs ${u.minKernel} — ${u.test}${u.reason ? `: ${u.reason}` : ""}`);
       for (const f of c.failures) notes.push(`- ${k.name} ${c.file}: **fail** ${f.test}: ${f.message}${f.where ? ` (at ${f.where})` : ""}`);
     }
     if (k.vm.status !== "ok") notes.push(`- ${k.name}: VM ${k.vm.status} (console log: ${k.consoleLog ?? "kept in the run folder"})`);

@@ -2,6 +2,7 @@
 // vitest JSON → matrix cells (including the UnsupportedFeatureError convention) and the rendered matrix.
 import { describe, expect, it } from "vitest";
 import { UnsupportedFeatureError } from "@x/sys";
+import { KernelConfigError } from "../../packages/sys/test/modules.js";
 // @ts-expect-error plain JavaScript module without declarations
 import { findMirror, parseDeb822, parseOneLine, pickMirror } from "../lib/apt-sources.mjs";
 // @ts-expect-error plain JavaScript module without declarations
@@ -132,11 +133,26 @@ function report(root: string) {
 
 describe("classification", () => {
   it("recognises an UnsupportedFeatureError by its message, as vitest reports it", () => {
-    expect(parseUnsupported(unsupportedStack())).toEqual({ feature: "bpf_mmap", minKernel: "5.5" });
+    expect(parseUnsupported(unsupportedStack())).toEqual({ feature: "bpf_mmap", minKernel: "5.5", reason: "BPF_F_MMAPABLE array maps" });
     const withParens = new UnsupportedFeatureError("btf_func", "5.0", "BTF (func) records [probe: EINVAL (22)]");
-    expect(parseUnsupported(`${withParens.stack}`)).toEqual({ feature: "btf_func", minKernel: "5.0" });
+    expect(parseUnsupported(`${withParens.stack}`)).toEqual({ feature: "btf_func", minKernel: "5.0", reason: "BTF (func) records [probe: EINVAL (22)]" });
+    // A description with its own "(needs …)" still gives the version of the closing parenthesis.
+    const inner = new UnsupportedFeatureError("map_freeze", "5.2", "this kernel cannot freeze maps (needs kernel ≥ 5.2)");
+    expect(parseUnsupported(`${inner.stack}`)).toMatchObject({ feature: "map_freeze", minKernel: "5.2" });
     expect(parseUnsupported("Error: the running kernel does not like it")).toBeUndefined();
     expect(parseUnsupported(undefined)).toBeUndefined();
+  });
+
+  it("recognises a configuration requirement (KernelConfigError of packages/sys/test/modules.ts)", () => {
+    const e = new KernelConfigError("nf_conntrack.ko", "nf_conntrack built as a module", "nf_conntrack is built into the kernel (see vmlinux)");
+    expect(parseUnsupported(`${e.stack}`)).toEqual({
+      feature: "nf_conntrack.ko",
+      minKernel: "nf_conntrack built as a module",
+      reason: "nf_conntrack is built into the kernel (see vmlinux)",
+    });
+    const noModules = new KernelConfigError("kernel_modules", "CONFIG_MODULES=y", "no /proc/modules");
+    expect(parseUnsupported(`${noModules.stack}`)).toMatchObject({ feature: "kernel_modules", minKernel: "CONFIG_MODULES=y" });
+    expect(parseUnsupported("Error: x (needs CONFIG_MODULES=y)")).toBeUndefined();
   });
 
   it("gives each file one cell: fail beats unsupported beats pass beats skip", () => {
@@ -206,7 +222,7 @@ describe("matrix", () => {
     const md = renderMatrix([k, kernel("5.10", { status: "timeout", rc: 1 })]);
     expect(md).toContain("| 6.1 | bookworm | 6.1.176-1 | 6.1.0-50-amd64 | tcg | 42 s | 2/0/1/1 | pass (some unsupported) |");
     expect(md).toContain("| a/test/mixed.kernel.test.ts | unsupported 1/2: bpf_mmap needs 5.5 | **fail**: no result (VM timeout) |");
-    expect(md).toContain("- 6.1 packages/a/test/mixed.kernel.test.ts: unsupported: bpf_mmap needs 5.5 — suite > mmap");
+    expect(md).toContain("- 6.1 packages/a/test/mixed.kernel.test.ts: unsupported: bpf_mmap needs 5.5 — suite > mmap: BPF_F_MMAPABLE array maps\n");
     expect(md).toContain("- 5.10: VM timeout");
     expect(kernelVerdict(kernel("5.10", { status: "panic", rc: 1 }))).toBe("panic");
   });

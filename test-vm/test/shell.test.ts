@@ -246,6 +246,27 @@ describe("the host row", () => {
   });
 });
 
+describe("the suite's environment", () => {
+  it("carries the kernel's module folder to the tests as XBPF_MODULES_DIR", () => {
+    const s = sandbox();
+    // A fake Node as the suite's NODE: it prints what the tests would see.
+    s.fake("node", 'if [ "${1:-}" = --version ]; then echo v0; exit 0; fi\necho "matrix modules=${XBPF_MODULES_DIR-unset} files=${*: -2}"');
+    // KCONFIG stays empty here: the suite would copy it into this machine's /boot.
+    const env = (out: string, modules: string, kconfig = "''") =>
+      s.run(`${vmLibs}; mkdir -p ${out}; write_suite_env ${out} 60 ${modules} ${kconfig} a.kernel.test.ts 'b c.kernel.test.ts'; cat ${out}/suite.env`);
+    const vm = env(`${s.dir}/vm`, "/c/kernels/linux-image-6.1_6.1-1/lib/modules/6.1.0-50-amd64");
+    expect(vm.status).toBe(0);
+    expect(vm.stdout).toContain("MODULES_DIR=/c/kernels/linux-image-6.1_6.1-1/lib/modules/6.1.0-50-amd64\n");
+    expect(env(`${s.dir}/host`, "''").stdout).toContain("MODULES_DIR=''\nKCONFIG=''\n");
+    expect(env(`${s.dir}/vm2`, "/m", "/c/kernels/t/boot/config-6.1.0-50-amd64").stdout).toContain("KCONFIG=/c/kernels/t/boot/config-6.1.0-50-amd64\n");
+    // The suite itself, with every mount point reported as mounted (nothing is mounted on this machine).
+    s.fake("mountpoint", "exit 0");
+    const suite = (out: string) => s.run(`bash test-vm/guest/suite.sh ${out} | grep '^matrix '; cat ${out}/status`);
+    expect(suite(`${s.dir}/vm`).stdout).toBe("matrix modules=/c/kernels/linux-image-6.1_6.1-1/lib/modules/6.1.0-50-amd64 files=a.kernel.test.ts b c.kernel.test.ts\n0\n");
+    expect(suite(`${s.dir}/host`).stdout).toBe("matrix modules=unset files=a.kernel.test.ts b c.kernel.test.ts\n0\n");
+  });
+});
+
 describe("apt installs", () => {
   const root = (s: ReturnType<typeof sandbox>, uid = 0) => {
     s.fake("id", `echo ${uid}`);
