@@ -1,5 +1,6 @@
 /** Plain-data descriptions of an object for display (`xbpf inspect`) and JSON. */
 import { MapFlags, MapType } from "@x/sys/abi";
+import { formatType } from "@x/btf";
 import { SectionFlags, SectionType } from "@x/elf";
 import { attachTypeName, progTypeName } from "./section-defs.js";
 import type { ObjectSpec } from "./spec.js";
@@ -31,10 +32,22 @@ export interface MapDescription {
 }
 /** A variable as `xbpf inspect` shows it. */
 export interface VariableDescription { name: string; section: string; offset: number; size: number; type: string; linkage: string; value: unknown }
+/** An extern as `xbpf inspect` shows it. */
+export interface ExternDescription {
+  name: string;
+  /** `kconfig`, `ksym` (a kernel variable, typed or not) or `kfunc`. */
+  kind: string;
+  weak: boolean;
+  /** The C type (`int`, `char[16]`, `void` for a typeless ksym, the prototype of a kfunc). */
+  type: string;
+  /** For kconfig externs: the value given before load (`spec.kconfig`), else null: resolved at load. */
+  value: string | null;
+}
 /** The whole object. */
 export interface ObjectDescription {
   name: string; license: string; btf: boolean;
   sections: SectionDescription[]; programs: ProgramDescription[]; maps: MapDescription[]; variables: VariableDescription[];
+  externs: ExternDescription[];
 }
 
 /** Describe an opened object: sections, programs, maps (internal ones as they will be created) and variables with values. */
@@ -61,6 +74,10 @@ export function describeObject(spec: ObjectSpec): ObjectDescription {
     })),
     variables: [...spec.variables.values()].map((v) => ({
       name: v.name, section: v.section, offset: v.offset, size: v.size, type: v.cType, linkage: v.linkage, value: v.get(),
+    })),
+    externs: spec.externs.map((e) => ({
+      name: e.name, kind: e.kind, weak: e.weak, type: e.typeId && spec.btf ? formatType(spec.btf, e.typeId) : "void",
+      value: e.kind === "kconfig" ? (spec.kconfigOverrides.get(e.name) ?? null) : null,
     })),
   };
 }

@@ -14,8 +14,10 @@ export type ObjectErrorCode =
   | "OBJECT_DISPOSED"
   /** The object is for the other byte order than this kernel's. */
   | "OBJECT_WRONG_BYTE_ORDER"
-  /** A program uses a kconfig/ksym/kfunc extern the loader cannot resolve. */
-  | "OBJECT_UNSUPPORTED_EXTERN"
+  /** A strong extern the kernel cannot resolve (no such config, symbol or BTF type), or of an incompatible type. */
+  | "OBJECT_UNRESOLVED_EXTERN"
+  /** A kconfig value (given before load, or in the kernel's config) does not suit its extern, or an extern cannot be resolved. */
+  | "OBJECT_BAD_KCONFIG"
   /** A program has CO-RE relocations the loader cannot apply. */
   | "OBJECT_UNSUPPORTED_CO_RE"
   /** `spec.load()` on a spec opened through `@x/loader/open`, which has no kernel layer. */

@@ -1,17 +1,18 @@
 /** A loaded object: its maps, programs and live variables, owned until disposed. */
 import { mkdirSync, rmSync } from "node:fs";
-import type { Btf } from "@x/btf";
+import { type Btf, KCONFIG_SECTION } from "@x/btf";
 import type { ErrorLocation } from "@x/elf";
 import {
   mapDelete, mapInfo, mapKeys, mapLookup, mapUpdate, objPin, progInfo, progTestRun, type ProgTestRunOptions, type ProgTestRunResult,
 } from "@x/sys";
+import { ProgType } from "@x/sys/abi";
 import { userValueSize } from "./cpus.js";
 import { ObjectError } from "./errors.js";
 import type { KernelFd, MappedRegion } from "./load/kernel.js";
 import type { LoadState } from "./load/state.js";
 import { Resources } from "./resources.js";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "./spec.js";
-import { Variable, type VariableStorage } from "./variables.js";
+import { Variable, type VariableStorage, variableInfo } from "./variables.js";
 
 /** How user space reaches a data section after load. */
 export type DataAccess =
@@ -179,6 +180,8 @@ export class LoadedProgram {
 
   /** Run the program once (or `repeat` times) in the kernel on `data`/`ctx` (BPF_PROG_TEST_RUN). */
   testRun(options: ProgTestRunOptions = {}): ProgTestRunResult {
+    // A syscall program runs once, and the kernel refuses any repeat count for it but 0.
+    if (this.spec.kind?.progType === ProgType.SYSCALL && options.repeat === undefined) options = { ...options, repeat: 0 };
     return progTestRun(this.fd, options);
   }
 
@@ -221,6 +224,15 @@ export class LoadedObject {
     for (const v of this.spec.variables.values()) {
       const storage = storages.get(v.section);
       if (storage) vars.set(v.name, new Variable(v, v.btf, storage));
+    }
+    // Kconfig externs, as resolved: read-only variables of the .kconfig map.
+    const kconfig = storages.get(KCONFIG_SECTION);
+    if (kconfig && btf) {
+      for (const e of this.spec.externs) {
+        if (e.kind !== "kconfig") continue;
+        const info = variableInfo(btf, { name: e.name, section: KCONFIG_SECTION, offset: e.offset, size: e.size, typeId: e.typeId, linkage: "extern" }, this.spec.name);
+        vars.set(e.name, new Variable(info, btf, kconfig));
+      }
     }
     this.variables = vars;
   }

@@ -2,9 +2,9 @@
  * Opening an object: ELF → BTF → DATASEC fix-up → programs, maps and variables. No syscalls.
  */
 import { readFileSync } from "node:fs";
-import { ElfFile, isXError, SectionFlags, SectionType, type ElfSection } from "@x/elf";
-import { type Btf, type BtfExt, type BtfValue, parseBtf, parseBtfExt, fixupDatasecs, datasecSourceFromElf, variables as btfVariables } from "@x/btf";
-import { collectRelocations, dataSectionKind, findPrograms, linkProgram, type LinkedProgram, type ProgramRelocation, type ProgramSymbol } from "@x/reloc";
+import { ElfFile, isXError, SectionFlags, SectionType, SymbolBinding, type ElfSection } from "@x/elf";
+import { collectExterns, type Extern, KCONFIG_SECTION, type Btf, type BtfExt, type BtfValue, parseBtf, parseBtfExt, fixupDatasecs, datasecSourceFromElf, variables as btfVariables } from "@x/btf";
+import { collectRelocations, dataSectionKind, findPrograms, isExternSymbol, linkProgram, type LinkedProgram, type ProgramRelocation, type ProgramSymbol } from "@x/reloc";
 import { MapFlags, MapType } from "@x/sys/abi";
 import { btfMapDefinitions } from "./btf-maps.js";
 import { ObjectError } from "./errors.js";
@@ -13,13 +13,14 @@ import { programKindOf, type ProgramKind } from "./section-defs.js";
 import type { LoadOptions } from "./load/index.js";
 import type { LoadedObject } from "./loaded.js";
 import { imageStorage, Variable, variableInfo } from "./variables.js";
+import { parseKconfigLines } from "./kconfig.js";
 
 /** A map the object asks for: from `.maps`, or an internal map for a data section. */
 export interface MapSpec {
   /** Kernel name: the `.maps` variable name, or libbpf's internal map name (`globals.rodata`, `.data.custom`). */
   name: string;
-  /** `btf` for `.maps` definitions; the data section kind for internal maps. */
-  readonly origin: "btf" | "data" | "rodata" | "bss";
+  /** `btf` for `.maps` definitions; the data section kind for internal maps (`kconfig`: the values of kconfig externs). */
+  readonly origin: "btf" | "data" | "rodata" | "bss" | "kconfig";
   /** For internal maps: the ELF section it holds. */
   readonly section?: string;
   type: number;
@@ -85,6 +86,12 @@ export class ObjectSpec {
   readonly license: string;
   /** `version` section value (0 when absent). */
   readonly kernVersion: number;
+  /**
+   * Externs (`__kconfig`, `__ksym` variables, kfuncs) in libbpf's order; resolved at load. Kconfig
+   * values can be given before load with {@link ObjectSpec.kconfig} / {@link ObjectSpec.setKconfig}.
+   */
+  readonly externs: readonly Extern[];
+  readonly #kconfig = new Map<string, string>();
 
   /** @internal Use {@link openObject}. */
   constructor(
@@ -107,7 +114,33 @@ export class ObjectSpec {
     this.relocations = collectRelocations(elf, this.functions);
     this.license = readLicense(elf);
     this.kernVersion = readVersion(elf);
-    this.maps = [...(btf ? btfMaps(btf) : []), ...internalMaps(name, elf, btf)];
+    const externs = collectExterns(btf, elf.symbols.filter(isExternSymbol).map((sym) => ({ name: sym.name, weak: sym.binding === SymbolBinding.WEAK })));
+    this.externs = externs.externs;
+    this.maps = [...(btf ? btfMaps(btf) : []), ...internalMaps(name, elf, btf), ...kconfigMap(name, btf, externs.kconfigSize)];
+  }
+
+  /**
+   * Kconfig values to use instead of the running kernel's, as `CONFIG_NAME=value` lines (libbpf's
+   * `kconfig` open option): `y`/`n`/`m`, integers, quoted strings. Reading gives the values set so far.
+   */
+  get kconfig(): string {
+    return [...this.#kconfig].map(([k, v]) => `${k}=${v}\n`).join("");
+  }
+  set kconfig(text: string) {
+    this.#kconfig.clear();
+    for (const [k, v] of parseKconfigLines(text, "kconfig option", this.name)) this.#kconfig.set(k, v);
+  }
+
+  /** Give one kconfig value (`true`/`false` are `y`/`n`; strings are written as a config file holds them: `y`, `"text"`, `0x10`). */
+  setKconfig(name: string, value: string | number | bigint | boolean): void {
+    const text = typeof value === "boolean" ? (value ? "y" : "n") : String(value);
+    if (!name.startsWith("CONFIG_")) throw new ObjectError("OBJECT_BAD_KCONFIG", `kconfig value '${name}': only CONFIG_ names are read from the kernel's configuration`, { object: this.name, variable: name });
+    for (const [k, v] of parseKconfigLines(`${name}=${text}`, "kconfig value", this.name)) this.#kconfig.set(k, v);
+  }
+
+  /** @internal The kconfig values given before load, by name. */
+  get kconfigOverrides(): ReadonlyMap<string, string> {
+    return this.#kconfig;
   }
 
   /** The program named `name`; throws a clear error naming the programs there are. */
@@ -189,7 +222,8 @@ export class ObjectSpec {
   toElf(): Uint8Array {
     const replacements = new Map<number, Uint8Array>();
     for (const m of this.maps) {
-      if (!m.image || !m.section) continue;
+      // The .kconfig map has no section in the file: its values come from the kernel at load.
+      if (!m.image || !m.section || m.origin === "kconfig") continue;
       const sec = this.elf.section(m.section)!;
       if (sec.type === SectionType.NOBITS) {
         if (m.image.some((b) => b !== 0)) {
@@ -297,6 +331,30 @@ function internalMaps(objName: string, elf: ElfFile, btf: Btf | undefined): MapS
     });
   }
   return out;
+}
+
+/** The `.kconfig` internal map of the kconfig externs (libbpf `bpf_object__init_kconfig_map`), after the data sections. */
+function kconfigMap(objName: string, btf: Btf | undefined, size: number): MapSpec[] {
+  if (!size) return [];
+  return [{
+    name: internalMapName(objName, KCONFIG_SECTION),
+    origin: "kconfig",
+    section: KCONFIG_SECTION,
+    type: MapType.ARRAY,
+    keySize: 4,
+    valueSize: size,
+    maxEntries: 1,
+    flags: MapFlags.BPF_F_RDONLY_PROG,
+    numaNode: 0,
+    mapExtra: 0n,
+    pinning: 0,
+    btfKeyTypeId: 0,
+    btfValueTypeId: btf?.find(KCONFIG_SECTION, "DATASEC") ?? 0,
+    // The values are resolved at load; this image is all zeros (what an unresolved weak extern reads).
+    image: new Uint8Array(size),
+    mmapable: true,
+    freeze: true,
+  }];
 }
 
 function sectionImage(sec: ElfSection): Uint8Array {

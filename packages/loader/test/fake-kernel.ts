@@ -3,10 +3,18 @@
  * line of `ops`, in order, so tests can check the order and arguments of a whole load.
  */
 import type { FeatureName, MapCreateOptions, ProgLoadOptions, TypeProbeResult } from "@x/sys";
-import type { Kernel, KernelFd, MappedRegion, PinnedMap } from "../src/load/kernel.js";
+import type { Kernel, KernelBtfTypes, KernelFd, KernelSymbols, MappedRegion, PinnedMap } from "../src/load/kernel.js";
 
 /** What the fake answers to a feature probe. */
 export type FakeFeatures = Partial<Record<FeatureName, boolean | "unknown">>;
+
+/** What the fake kernel's symbol sources hold (nothing by default: no config, no kallsyms, no BTF). */
+export interface FakeSymbols {
+  config?: string;
+  kallsyms?: Record<string, bigint>;
+  linuxKernelVersion?: number;
+  btf?: KernelBtfTypes[];
+}
 
 export class FakeKernel implements Kernel {
   /** One line per operation, e.g. `map_create globals.rodata`, `prog_load read_config`. */
@@ -23,7 +31,27 @@ export class FakeKernel implements Kernel {
   #next = 100;
   #names = new Map<number, string>();
 
-  constructor(readonly features: FakeFeatures = {}) {}
+  readonly symbols: KernelSymbols;
+
+  constructor(readonly features: FakeFeatures = {}, sources: FakeSymbols = {}) {
+    this.symbols = {
+      config: () => {
+        this.ops.push("read config");
+        if (sources.config === undefined) throw new Error("fake kernel: no kernel config");
+        return { path: "/fake/config", text: sources.config };
+      },
+      kallsyms: (name) => {
+        this.ops.push(`kallsyms ${name}`);
+        return sources.kallsyms?.[name];
+      },
+      linuxKernelVersion: () => sources.linuxKernelVersion ?? (6 << 16) | (18 << 8),
+      btfObjects: () => sources.btf ?? [],
+      openBtf: (id) => {
+        this.#op(`btf_get_fd_by_id ${id}`);
+        return this.#fd(`btf#${id}`);
+      },
+    };
+  }
 
   #op(line: string): void {
     this.ops.push(line);

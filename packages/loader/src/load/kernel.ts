@@ -4,12 +4,13 @@
  * program, and tests pass a fake one to check the order and arguments of a whole load.
  */
 import {
-  btfLoad, type FeatureName, hasFeature, kernelVersion, type MapCreateOptions, mapCreate, mapFreeze, mapInfo, type MapInfo,
+  btfLoad, type FeatureName, hasFeature, kallsymsAddress, kernelConfig, libbpfKernelVersionCode, openBtfById, kernelVersion, type MapCreateOptions, mapCreate, mapFreeze, mapInfo, type MapInfo,
   MapFd, mapUpdate, mmapMap, mmapSize, objGet, objPin, type ProgLoadOptions, probeAttachType, probeProgType, progBindMap, progLoad,
   type KernelVersion, type TypeProbeResult,
 } from "@x/sys";
+import type { Btf, BtfKind } from "@x/btf";
 import { possibleCpus } from "../cpus.js";
-import { kernelTypeId } from "../kernel-btf.js";
+import { kernelBtfTypes, kernelTypeId } from "../kernel-btf.js";
 
 /** A kernel object the load made or opened: its descriptor, closed on dispose. */
 export interface KernelFd extends Disposable {
@@ -30,8 +31,39 @@ export interface PinnedMap {
   readonly info: MapInfo;
 }
 
+/** A kernel BTF object (vmlinux or a module's) as extern resolution needs it. */
+export interface KernelBtfTypes {
+  /** `vmlinux`, or the module's name. */
+  readonly name: string;
+  /** The BTF object's id (to open its fd; 0 for vmlinux, which is referred to as fd 0). */
+  readonly id: number;
+  /** Its types (a module's BTF is split BTF on top of vmlinux's). */
+  readonly btf: Btf;
+  /** The id of the type `name` of `kind` among this object's own types, or undefined. */
+  find(name: string, kind: BtfKind): number | undefined;
+}
+
+/**
+ * Where externs are resolved from: the running kernel's configuration, symbols and BTF. Each is
+ * read on first use (a load with no externs reads none) and kept for the process.
+ */
+export interface KernelSymbols {
+  /** The kernel configuration (`/boot/config-$(uname -r)`, else `/proc/config.gz`): where it was read, and its text; throws when there is none. */
+  config(): { readonly path: string; readonly text: string };
+  /** A symbol's address from `/proc/kallsyms`, or undefined. */
+  kallsyms(name: string): bigint | undefined;
+  /** `LINUX_KERNEL_VERSION` as libbpf computes it (Ubuntu and Debian quirks included). */
+  linuxKernelVersion(): number;
+  /** vmlinux's BTF, then every loaded module's, in the kernel's id order (modules read only when asked for). */
+  btfObjects(): Iterable<KernelBtfTypes>;
+  /** Open a module's BTF object by id, for `fd_array` and `ld_imm64`; the load owns the fd. */
+  openBtf(id: number): KernelFd;
+}
+
 /** Everything a load asks of the kernel. */
 export interface Kernel {
+  /** Kernel configuration, symbols and BTF, for externs. */
+  readonly symbols: KernelSymbols;
   /** Whether the kernel has `feature`; throws when the probe cannot tell (the reason in the error). */
   hasFeature(feature: FeatureName): boolean;
   /** `BPF_BTF_LOAD`. */
@@ -72,6 +104,13 @@ export interface Kernel {
 
 /** The kernel this process runs on, through @x/sys. */
 export const systemKernel: Kernel = {
+  symbols: {
+    config: kernelConfig,
+    kallsyms: kallsymsAddress,
+    linuxKernelVersion: libbpfKernelVersionCode,
+    btfObjects: kernelBtfTypes,
+    openBtf: openBtfById,
+  },
   hasFeature,
   loadBtf: (bytes) => btfLoad(bytes),
   createMap: (options) => mapCreate(options),

@@ -30,6 +30,8 @@ export interface MapState {
   readonly fd: KernelFd;
   /** Reused from a pin (then it is neither written nor frozen). */
   readonly reused: boolean;
+  /** Its initial value: the spec's image, or for `.kconfig` the values the externs phase resolved. */
+  readonly image: Uint8Array | undefined;
   /** Where it is pinned, if it is. */
   pinPath?: string;
   /** Its values mapped into this process (data sections, once the map-memory phase ran). */
@@ -47,6 +49,17 @@ export interface ProgramState {
   ext?: { funcInfo?: ExtInfo; lineInfo?: ExtInfo };
   fd?: KernelFd;
 }
+
+/** What one extern of the object resolved to (see the externs phase). */
+export type ResolvedExtern =
+  /** A kconfig value, in the `.kconfig` image at the extern's offset. */
+  | { readonly kind: "kconfig"; readonly set: boolean }
+  /** A typeless ksym's address (0 for an unresolved weak one). */
+  | { readonly kind: "address"; readonly address: bigint }
+  /** A typed ksym or a kfunc: its BTF id in the kernel, and the module BTF it is in (none: vmlinux). */
+  | { readonly kind: "btf"; readonly btfId: number; readonly module?: { readonly name: string; readonly fd: KernelFd; readonly fdIndex: number } }
+  /** An unresolved weak typed ksym or kfunc. */
+  | { readonly kind: "missing" };
 
 /** Feature answers this load asked for in its probe phase. */
 export class FeatureSet {
@@ -82,6 +95,15 @@ export class LoadState {
   /** Selected programs, in ELF order. */
   programs: ProgramState[] = [];
   btf: LoadedBtfState | undefined;
+  /** Externs by name, once resolved. */
+  readonly externs = new Map<string, ResolvedExtern>();
+  /** The `.kconfig` map's value, once the externs are resolved. */
+  kconfigImage: Uint8Array | undefined;
+  /**
+   * `fd_array` for every program: index 0 unused (libbpf), then each module BTF that a kfunc call
+   * refers to by `insn->off`. Empty when no kfunc lives in a module.
+   */
+  readonly fdArray: KernelFd[] = [];
   /** Maps by name, in creation order. */
   readonly maps = new Map<string, MapState>();
   /** Everything created, newest last: closed on failure, handed to the loaded object on success. */

@@ -2,7 +2,7 @@
  * Sanitise and load BTF (libbpf `sanitize_and_load_btf`): rewrite the kinds this kernel lacks,
  * make hidden global functions static, load it; go on without BTF when the object can.
  */
-import { BTF_SANITIZE_FEATURES, type Btf, btfExtStrings, patchDatasecsInPlace } from "@x/btf";
+import { BTF_SANITIZE_FEATURES, type Btf, btfExtStrings, btfForKernelWithExterns, patchDatasecsInPlace } from "@x/btf";
 import { BpfSyscallError } from "@x/sys";
 import { btfNeeds, btfRefused, describeSanitized, planBtf } from "../../adapt.js";
 import type { ObjectSpec } from "../../spec.js";
@@ -52,10 +52,13 @@ function prepareBtf(spec: ObjectSpec, btf: Btf, features: FeatureSet): PreparedB
   const key = features.has("btf") ? BTF_SANITIZE_FEATURES.filter((n) => !features.has(n)).join(",") : "no btf";
   return spec.memo(`btf for kernels lacking: ${key}`, () => {
     const needs = btfNeeds(btf, spec.maps);
-    const plan = planBtf(btf, needs, features);
+    // Externs first, as libbpf rewrites them at open: the kernel refuses extern linkage.
+    const withExterns = spec.externs.length ? btfForKernelWithExterns(btf) : btf;
+    const plan = planBtf(withExterns, needs, features);
     if (plan.action === "skip") return { skip: plan.warning };
     const sanitized = describeSanitized(plan);
     const out = markHiddenSubprogramsStatic(plan.btf, plan.btf !== btf, spec);
+    // The object's own bytes can be sent only when nothing but the DATASEC fix-up changed.
     // Unchanged types (the usual case on a current kernel): the object's own bytes with the DATASEC
     // fix-up written in, as libbpf sends them; otherwise encode the edited table.
     const enc = (out === btf ? patchDatasecsInPlace(btf, spec.elf.section(".BTF")!.data) : undefined)

@@ -27,7 +27,7 @@ function createMap(s: LoadState, m: MapSpec): MapState {
   const pinPath = m.pinning === LIBBPF_PIN_BY_NAME ? `${s.settings.pinRoot}/${m.name}` : undefined;
   if (pinPath) {
     const reused = reusePinned(s, m, pinPath);
-    if (reused) return { spec: m, fd: reused, reused: true, pinPath };
+    if (reused) return { spec: m, fd: reused, reused: true, image: undefined, pinPath };
   }
   const f = s.features;
   let flags = m.flags;
@@ -68,7 +68,7 @@ function createMap(s: LoadState, m: MapSpec): MapState {
     // A failed load removes the pins it made, as libbpf does.
     s.undo.push(() => rmSync(pinPath, { force: true }));
   }
-  return { spec: m, fd, reused: false, pinPath };
+  return { spec: m, fd, reused: false, image: m.origin === "kconfig" ? s.kconfigImage : m.image, pinPath };
 }
 
 /** Reuse a map pinned by name when it is compatible (libbpf `map_is_reuse_compat`), or say why not. */

@@ -1,6 +1,7 @@
 /** Load programs: each selected program with its type, attach target, func/line info and flags. */
 import { AttachType, ProgFlags, ProgType } from "@x/sys/abi";
-import { BpfSyscallError, type UnsupportedFeatureError } from "@x/sys";
+import { POISON_KFUNC_CALL_BASE } from "@x/reloc";
+import { BpfSyscallError, FEATURES, UnsupportedFeatureError } from "@x/sys";
 import { explainProgramFailure } from "../../adapt.js";
 import { LoadError } from "../../errors.js";
 import { kernelObjectName } from "../../names.js";
@@ -31,16 +32,19 @@ function loadProgram(s: LoadState, p: ProgramState) {
       ...p.ext,
       kernVersion: kind.progType === ProgType.KPROBE ? spec.kernVersion || s.kernel.version().code : spec.kernVersion,
       flags: (kind.sleepable ? ProgFlags.BPF_F_SLEEPABLE : 0) | (kind.frags ? ProgFlags.BPF_F_XDP_HAS_FRAGS : 0),
+      // libbpf passes the object's fd_array (module BTFs of kfuncs, index 0 unused) to every program.
+      fdArray: s.fdArray.length ? [0, ...s.fdArray] : undefined,
       logLevel: s.settings.logLevel,
     });
   } catch (e) {
     const sys = e instanceof BpfSyscallError ? e : undefined;
-    const err = new LoadError("LOAD_PROGRAM", `program '${p.spec.name}' (${p.spec.section}): ${(e as Error).message}`, { object: spec.name, program: p.spec.name, section: p.spec.section, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
+    const why = sys?.log ? explainLog(s, sys.log) : undefined;
+    const err = new LoadError("LOAD_PROGRAM", `program '${p.spec.name}' (${p.spec.section}): ${why ? `${why}\n` : ""}${(e as Error).message}`, { object: spec.name, program: p.spec.name, section: p.spec.section, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
     if (!sys) throw err;
     // Only now (off the fast path): was it the program type or attach type this kernel lacks?
     let missing: UnsupportedFeatureError | undefined;
     try {
-      missing = explainProgramFailure(p.spec.name, kind.progType, attachType, {
+      missing = explainKfuncCalls(s, p) ?? explainProgramFailure(p.spec.name, kind.progType, attachType, {
         progType: (t) => s.kernel.probeProgType(t),
         attachType: (t, a) => s.kernel.probeAttachType(t, a),
         kernel: () => s.kernel.version(),
@@ -52,6 +56,31 @@ function loadProgram(s: LoadState, p: ProgramState) {
     missing.cause = err;
     throw missing;
   }
+}
+
+/**
+ * What the verifier's last words mean when they are about an extern: a call of helper `2002000000 + N`
+ * is the weak kfunc extern #N that did not resolve (libbpf `fixup_log_missing_kfunc_call` rewrites the
+ * log the same way); a typed ksym with no address is a kernel without CONFIG_KALLSYMS_ALL.
+ */
+function explainLog(s: LoadState, log: string): string | undefined {
+  const addr = /ldimm64 failed to find the address for kernel symbol '([^']+)'/.exec(log);
+  if (addr) {
+    return `typed ksym '${addr[1]}' is in the kernel's BTF but has no address in /proc/kallsyms: typed ksyms of variables need a kernel built with CONFIG_KALLSYMS_ALL`;
+  }
+  const m = /(\d+): \(85\) call unknown#(\d+)\s*\ninvalid func unknown#\2/.exec(log);
+  if (!m) return undefined;
+  const e = s.spec.externs[Number(m[2]) - POISON_KFUNC_CALL_BASE];
+  if (!e) return undefined;
+  return `insn ${m[1]}: kfunc '${e.name}' is referenced but wasn't resolved (it is __weak and this kernel does not have it): guard the call with bpf_ksym_exists(${e.name})`;
+}
+
+/** A program calling kfuncs that the kernel refused: does it lack kfunc calls altogether? */
+function explainKfuncCalls(s: LoadState, p: ProgramState): UnsupportedFeatureError | undefined {
+  const call = p.linked.relocations.find((r) => r.kind === "extern-call" && s.externs.get(r.externName ?? r.symbol)?.kind === "btf");
+  if (!call || s.features.probe("kfunc_call")) return undefined;
+  const f = FEATURES.kfunc_call;
+  return new UnsupportedFeatureError("kfunc_call", f.minKernel, `program '${p.spec.name}' calls kfunc '${call.externName ?? call.symbol}': ${f.description}`);
 }
 
 /** The kernel BTF id a tracing/LSM/iterator program attaches to, by libbpf's naming conventions. */

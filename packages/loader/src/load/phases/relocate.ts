@@ -4,7 +4,7 @@
  * program (libbpf `adjust_prog_btf_ext_info`).
  */
 import { BpfFuncInfoLayout, BpfLineInfoLayout, type BtfExtFuncInfo, type BtfExtLineInfo } from "@x/btf";
-import { encodeInstructions, patchMapReferences, rebaseExtInfo } from "@x/reloc";
+import { encodeInstructions, type ExternTarget, patchExternReferences, patchMapReferences, rebaseExtInfo } from "@x/reloc";
 import type { ExtInfo } from "@x/sys";
 import { LoadError } from "../../errors.js";
 import type { ObjectSpec } from "../../spec.js";
@@ -18,7 +18,9 @@ export const relocate: Phase = {
     for (const m of s.maps.values()) if (m.spec.section) bySection.set(m.spec.section, m.fd.fd);
     const withExt = s.btf && s.spec.btfExt && s.features.has("btf_func") ? s.btf : undefined;
     for (const p of s.programs) {
-      p.insns = encodeInstructions(patchMapReferences(p.linked.insns, p.linked.relocations, resolver(s, p, bySection)), s.spec.elf.littleEndian);
+      const mapped = patchMapReferences(p.linked.insns, p.linked.relocations, resolver(s, p, bySection));
+      const patched = s.spec.externs.length ? patchExternReferences(mapped, p.linked.relocations, (name, kind) => externTarget(s, name, kind)) : mapped;
+      p.insns = encodeInstructions(patched, s.spec.elf.littleEndian);
       p.ext = withExt ? extInfo(s.spec, p, withExt) : {};
     }
   },
@@ -38,6 +40,22 @@ function resolver(s: LoadState, p: ProgramState, bySection: ReadonlyMap<string, 
       return fd;
     },
   };
+}
+
+/** What an extern reference becomes (libbpf `bpf_object__relocate_data`, the extern cases). */
+function externTarget(s: LoadState, name: string, kind: "extern-ld64" | "extern-call"): ExternTarget {
+  const e = s.spec.externs.find((x) => x.name === name);
+  const r = s.externs.get(name);
+  if (!e || !r) throw new LoadError("LOAD_PROGRAM", `extern '${name}' is referenced but was not resolved`, { object: s.spec.name, symbol: name });
+  if (e.kind === "kconfig") {
+    const map = [...s.maps.values()].find((m) => m.spec.origin === "kconfig")!;
+    return { kind: "kconfig", mapFd: map.fd.fd, offset: e.offset };
+  }
+  if (kind === "extern-call") {
+    return r.kind === "btf" ? { kind: "kfunc", btfId: r.btfId, fdIndex: r.module?.fdIndex ?? 0 } : { kind: "poison", index: e.index };
+  }
+  if (r.kind === "btf") return { kind: "btf-id", btfId: r.btfId, btfObjFd: r.module?.fd.fd ?? 0 };
+  return { kind: "address", address: r.kind === "address" ? r.address : 0n };
 }
 
 /** func_info / line_info for the linked program, as libbpf `adjust_prog_btf_ext_info` builds them. */

@@ -8,9 +8,9 @@ export const writeData: Phase = {
   name: "write data",
   run(s) {
     for (const m of s.maps.values()) {
-      if (!m.spec.image || m.reused) continue;
+      if (!m.image) continue;
       try {
-        s.kernel.updateElement(m.fd, KEY0, m.spec.image);
+        s.kernel.updateElement(m.fd, KEY0, m.image);
       } catch (e) {
         throw mapError(s, m.spec, e);
       }
