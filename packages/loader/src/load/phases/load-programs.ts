@@ -44,7 +44,7 @@ function loadProgram(s: LoadState, p: ProgramState) {
     // Only now (off the fast path): was it the program type or attach type this kernel lacks?
     let missing: UnsupportedFeatureError | undefined;
     try {
-      missing = explainKfuncCalls(s, p) ?? explainProgramFailure(p.spec.name, kind.progType, attachType, {
+      missing = explainExterns(s, p, sys.log ?? "") ?? explainProgramFailure(p.spec.name, kind.progType, attachType, {
         progType: (t) => s.kernel.probeProgType(t),
         attachType: (t, a) => s.kernel.probeAttachType(t, a),
         kernel: () => s.kernel.version(),
@@ -75,12 +75,24 @@ function explainLog(s: LoadState, log: string): string | undefined {
   return `insn ${m[1]}: kfunc '${e.name}' is referenced but wasn't resolved (it is __weak and this kernel does not have it): guard the call with bpf_ksym_exists(${e.name})`;
 }
 
-/** A program calling kfuncs that the kernel refused: does it lack kfunc calls altogether? */
-function explainKfuncCalls(s: LoadState, p: ProgramState): UnsupportedFeatureError | undefined {
-  const call = p.linked.relocations.find((r) => r.kind === "extern-call" && s.externs.get(r.externName ?? r.symbol)?.kind === "btf");
-  if (!call || s.features.probe("kfunc_call")) return undefined;
-  const f = FEATURES.kfunc_call;
-  return new UnsupportedFeatureError("kfunc_call", f.minKernel, `program '${p.spec.name}' calls kfunc '${call.externName ?? call.symbol}': ${f.description}`);
+/**
+ * A program using kfuncs or typed ksyms that the kernel refused: does it lack them altogether?
+ * (Kfunc calls by BTF id, Linux 5.13 for some program types and 6.2 for all; typed ksyms, 5.10.)
+ */
+function explainExterns(s: LoadState, p: ProgramState, log: string): UnsupportedFeatureError | undefined {
+  for (const r of p.linked.relocations) {
+    if (r.kind !== "extern-call" && r.kind !== "extern-ld64") continue;
+    const name = r.externName ?? r.symbol;
+    if (s.externs.get(name)?.kind !== "btf") continue;
+    const kfunc = r.kind === "extern-call";
+    // Only when the verifier's complaint is about the instruction kind itself, not about the program's logic.
+    if (!(kfunc ? /kernel function|kfunc|reserved fields|unknown opcode/ : /ld_?imm64|pseudo_btf_id/).test(log)) continue;
+    const feature = kfunc ? "kfunc_call" : "typed_ksym";
+    if (s.features.probe(feature)) continue;
+    const f = FEATURES[feature];
+    return new UnsupportedFeatureError(feature, f.minKernel, `program '${p.spec.name}' ${kfunc ? "calls kfunc" : "uses typed ksym"} '${name}': ${f.description}`);
+  }
+  return undefined;
 }
 
 /** The kernel BTF id a tracing/LSM/iterator program attaches to, by libbpf's naming conventions. */
