@@ -13,6 +13,9 @@ import { latin1Decoder as latin1, utf8Decoder as utf8, utf8Encoder as utf8enc } 
  * `base`, offsets below {@link StringTable.start} (the end of the base's string space) are the
  * base's strings, and `start + i` is byte `i` of this table (libbpf `btf__str_by_offset`).
  */
+/** Tables up to this many bytes are searched by {@link StringTable.offsetOf} rather than indexed. */
+const SEARCH_LIMIT = 64 * 1024;
+
 export class StringTable {
   readonly #bytes: Uint8Array;
   /** The whole table decoded one byte per character, so byte offsets are string indexes. */
@@ -75,8 +78,20 @@ export class StringTable {
     if (s === "") return 0;
     const b = this.#base?.offsetOf(s);
     if (b !== undefined) return b;
+    // An object's table (a few KiB, a few dozen lookups per load: line info) is searched; indexing it
+    // would cost more than the lookups. Large or non-ASCII tables are indexed once.
+    if (this.#ascii && this.#text.length <= SEARCH_LIMIT) return this.#search(s);
     if (this.#index === undefined) this.#index = this.#buildIndex();
     return this.#index.get(s);
+  }
+
+  #search(s: string): number | undefined {
+    const needle = `${s}\0`;
+    for (let at = this.#text.indexOf(needle); at >= 0; at = this.#text.indexOf(needle, at + 1)) {
+      // A match must start a string (follow a NUL), not end a longer one.
+      if (at === 0 || this.#text.charCodeAt(at - 1) === 0) return this.#start + at;
+    }
+    return undefined;
   }
 
   #buildIndex(): Map<string, number> {

@@ -114,9 +114,12 @@ export class ObjectSpec {
     this.relocations = collectRelocations(elf, this.functions);
     this.license = readLicense(elf);
     this.kernVersion = readVersion(elf);
-    const externs = collectExterns(btf, elf.symbols.filter(isExternSymbol).map((sym) => ({ name: sym.name, weak: sym.binding === SymbolBinding.WEAK })));
-    this.externs = externs.externs;
-    this.maps = [...(btf ? btfMaps(btf) : []), ...internalMaps(name, elf, btf), ...kconfigMap(name, btf, externs.kconfigSize)];
+    const externSymbols: { name: string; weak: boolean }[] = [];
+    for (const sym of elf.symbols) if (isExternSymbol(sym)) externSymbols.push({ name: sym.name, weak: sym.binding === SymbolBinding.WEAK });
+    const externs = externSymbols.length ? collectExterns(btf, externSymbols) : undefined;
+    this.externs = externs?.externs ?? [];
+    this.maps = [...(btf ? btfMaps(btf) : []), ...internalMaps(name, elf, btf)];
+    if (externs?.kconfigSize) this.maps.push(kconfigMap(name, btf, externs.kconfigSize));
   }
 
   /**
@@ -334,9 +337,8 @@ function internalMaps(objName: string, elf: ElfFile, btf: Btf | undefined): MapS
 }
 
 /** The `.kconfig` internal map of the kconfig externs (libbpf `bpf_object__init_kconfig_map`), after the data sections. */
-function kconfigMap(objName: string, btf: Btf | undefined, size: number): MapSpec[] {
-  if (!size) return [];
-  return [{
+function kconfigMap(objName: string, btf: Btf | undefined, size: number): MapSpec {
+  return {
     name: internalMapName(objName, KCONFIG_SECTION),
     origin: "kconfig",
     section: KCONFIG_SECTION,
@@ -354,7 +356,7 @@ function kconfigMap(objName: string, btf: Btf | undefined, size: number): MapSpe
     image: new Uint8Array(size),
     mmapable: true,
     freeze: true,
-  }];
+  };
 }
 
 function sectionImage(sec: ElfSection): Uint8Array {
