@@ -116,17 +116,32 @@ function resolveTypeless(s: LoadState, e: KsymExtern): void {
   s.externs.set(e.name, { kind: "address", address: address ?? 0n });
 }
 
-/** The kernel's BTF objects, searched in order; module BTF fds opened once per load, when needed. */
+/**
+ * The kernel's BTF objects, searched in order: walked at most once per load (the module walk takes a
+ * few syscalls per BTF object), and only as far as a search needs; module BTF fds opened once per
+ * load, when needed.
+ */
 class KernelBtfSearch {
   readonly #fds = new Map<number, KernelFd>();
+  readonly #seen: KernelBtfTypes[] = [];
+  #rest: Iterator<KernelBtfTypes> | undefined;
   constructor(private readonly s: LoadState) {}
 
   find(name: string, kind: "VAR" | "FUNC"): { obj: KernelBtfTypes; id: number } | undefined {
-    for (const obj of this.s.kernel.symbols.btfObjects()) {
+    for (const obj of this.#objects()) {
       const id = obj.find(name, kind);
       if (id !== undefined) return { obj, id };
     }
     return undefined;
+  }
+
+  *#objects(): Generator<KernelBtfTypes> {
+    yield* this.#seen;
+    this.#rest ??= this.s.kernel.symbols.btfObjects()[Symbol.iterator]();
+    for (let r = this.#rest.next(); !r.done; r = this.#rest.next()) {
+      this.#seen.push(r.value);
+      yield r.value;
+    }
   }
 
   fd(obj: KernelBtfTypes): KernelFd {
