@@ -21,6 +21,8 @@ export interface BtfEncodeOptions {
 /** Pointer size assumed for BPF targets (libbpf forces 8 for BPF objects). */
 export const BTF_PTR_SIZE = 8;
 
+const NO_IDS: readonly number[] = Object.freeze([]);
+
 /**
  * A BTF type table. `types[id]` is the type with that id; `types[0]` is void.
  * Types are plain objects: edit them in place, or append with {@link Btf.add},
@@ -114,6 +116,7 @@ export class Btf {
 
   /** Append a type and return its id. */
   add(type: BtfType): number {
+    this.#byName = undefined;
     if (type.kind === "VOID") throw new BtfError("BTF_BAD_KIND", "cannot add a VOID type (id 0 is the only void)");
     (this.#own ?? this.#table!).push(type);
     return this.count - 1;
@@ -171,6 +174,16 @@ export class Btf {
     }
     return out;
   }
+
+  /**
+   * Ids of this BTF's own types named `name` (empty when none), from an index built on the first
+   * call and kept until a type is added: for repeated lookups (CO-RE candidates, extern resolution).
+   */
+  idsByName(name: string): readonly number[] {
+    this.#byName ??= this.nameIndex();
+    return this.#byName.get(name) ?? NO_IDS;
+  }
+  #byName: Map<string, number[]> | undefined;
 
   /** A snapshot map from name to type ids (anonymous types left out; split BTF: its own types only). Not updated by later edits. */
   nameIndex(): Map<string, number[]> {
