@@ -87,7 +87,8 @@ for i in "${selected[@]}"; do
     source "$out/meta.env"
     log "$name: Linux $KVER ($PKG $DEBVER from $suite)"
     # The tree's modules, for kernel tests that load one (packages/sys/test/modules.ts).
-    write_suite_env "$out" "$suite_timeout" "$cache/kernels/${PKG}_$DEBVER/lib/modules/$KVER" "$cache/kernels/${PKG}_$DEBVER/boot/config-$KVER" "${files[@]}"
+    tree=$cache/kernels/${PKG}_$DEBVER
+    write_suite_env "$out" "$suite_timeout" "$tree/lib/modules/$KVER" "$(tree_kconfig "$tree" "$KVER")" "${files[@]}"
     boot_kernel "$name" "$cache/kernels/${PKG}_$DEBVER" "$KVER" "$out" "$timeout"
     # A kernel that dies while booting, before the suite printed anything, is the emulator's problem
     # (TCG races in early text patching have been seen), not the tests': boot it once more, keeping the log.

@@ -113,6 +113,19 @@ fetch_kernel() {
   [ -n "$K_VER" ] || die "no lib/modules/KVER in $K_TREE (delete it to fetch it again)"
 }
 
+# tree_kconfig TREE KVER: the kernel's configuration file in an unpacked tree: boot/config-KVER, or where
+# newer Debian kernels ship it, lib/modules/KVER/config; empty when the packages have none.
+tree_kconfig() {
+  local f
+  for f in "$1/boot/config-$2" "$1/lib/modules/$2/config"; do
+    if [ -e "$f" ]; then
+      echo "$f"
+      return 0
+    fi
+  done
+  return 0
+}
+
 # tree_kver TREE: the kernel release (uname -r) of an unpacked tree; empty when it has none.
 tree_kver() {
   local d

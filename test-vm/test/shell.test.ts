@@ -246,6 +246,17 @@ describe("the host row", () => {
   });
 });
 
+describe("tree_kconfig (where an unpacked kernel keeps its configuration)", () => {
+  it("boot/config-KVER, else lib/modules/KVER/config (newer Debian packaging), else nothing", () => {
+    const s = sandbox();
+    const find = (setup: string) => s.run(`${vmLibs}; t=${s.dir}/t; rm -rf $t; mkdir -p $t/boot $t/lib/modules/7.3; ${setup}; tree_kconfig $t 7.3`);
+    expect(find("touch $t/lib/modules/7.3/config").stdout).toBe(`${s.dir}/t/lib/modules/7.3/config\n`);
+    expect(find("touch $t/lib/modules/7.3/config $t/boot/config-7.3").stdout).toBe(`${s.dir}/t/boot/config-7.3\n`);
+    const none = find(":");
+    expect([none.status, none.stdout]).toEqual([0, ""]);
+  });
+});
+
 describe("the suite's environment", () => {
   it("carries the kernel's module folder to the tests as XBPF_MODULES_DIR", () => {
     const s = sandbox();
