@@ -39,6 +39,7 @@ need_cmd llvm-readelf-19 llvm-19
 need_cmd bpftool bpftool
 need_pkg libbpf-dev /usr/include/bpf/libbpf.h
 need_cmd gcc gcc
+need_cmd python3 python3 # the CO-RE selftest cases builder generates a header with it
 # libbpf's own sources (tools/lib/bpf of the kernel tree), which a test reads to generate a table.
 need_pkg linux-source-6.12 /usr/src/linux-source-6.12.tar.xz
 
