@@ -6,6 +6,9 @@
  */
 import { BtfError } from "./errors.js";
 import { encodeBtf, type EncodedBtf } from "./encode.js";
+import { essentialName } from "./externs.js";
+import { btfInternals } from "./internal.js";
+import type { LazyBtfStats, LazyTypes } from "./lazy.js";
 import { BtfHeaderLayout } from "./layouts.js";
 import { StringTable } from "./strings.js";
 import { MODIFIER_KINDS, type BtfKind, type BtfType, type BtfTypeOf } from "./types.js";
@@ -35,6 +38,12 @@ const NO_IDS: readonly number[] = Object.freeze([]);
  * `findAll`, `nameIndex`, `encode`, the DATASEC fix-up, `variables`, `sanitizeBtf`) sees only the
  * split's own types. A split holds only its own types until {@link Btf.types} is read. The base
  * must not change once a split is built on it.
+ *
+ * Lazy BTF (`parseBtf(bytes, { lazy: true })`, for kernel BTF) is this class too: its own types are
+ * decoded one at a time when `type` (or what follows ids: `resolve`, `sizeof`…) first reaches them,
+ * and `find`, `findAll` and `idsByName` search a name index built per kind on first need. What needs
+ * the whole table (`types`, `add`, `encode`, `clone`, and through them the DATASEC fix-up,
+ * `variables`, `sanitizeBtf`) decodes every type first and from then on holds them as parsed BTF does.
  */
 export class Btf {
   /** Byte order the BTF was parsed from (and is encoded in by default). */
@@ -55,6 +64,20 @@ export class Btf {
   #table: BtfType[] | undefined;
   /** A split's own types (index = id - startId), until {@link Btf.types} is read; else undefined. */
   #own: BtfType[] | undefined;
+  /** Lazy BTF: its own types, decoded on demand; undefined (and {@link Btf.#table} or {@link Btf.#own} set) once all are decoded. */
+  #lazy: LazyTypes | undefined;
+  /** Lazy BTF without a base: type 0. */
+  #void: BtfType | undefined;
+
+  static {
+    btfInternals.attachLazy = (btf, lazy) => {
+      btf.#void = btf.#table?.[0];
+      btf.#table = undefined;
+      btf.#own = undefined;
+      btf.#lazy = lazy;
+      return btf;
+    };
+  }
 
   /**
    * @param types types from id 1 on (void is prepended), or a full table starting with void;
@@ -94,6 +117,7 @@ export class Btf {
    * {@link Btf.type} and the other methods do not need it.
    */
   get types(): BtfType[] {
+    this.#materialise();
     if (this.#table === undefined) {
       this.#table = this.base!.types.concat(this.#own!);
       this.#own = undefined;
@@ -102,21 +126,50 @@ export class Btf {
   }
 
   set types(types: BtfType[]) {
+    this.#lazy = undefined;
     this.#table = types;
     this.#own = undefined;
   }
 
   /** Number of type ids, including void and, for split BTF, the base's (the next free id; libbpf `btf__type_cnt`). */
-  get count(): number { return this.#own === undefined ? this.#table!.length : this.startId + this.#own.length; }
+  get count(): number {
+    if (this.#lazy !== undefined) return this.#lazy.count;
+    return this.#own === undefined ? this.#table!.length : this.startId + this.#own.length;
+  }
 
-  /** The split's own types (ids from {@link Btf.startId} on), without building {@link Btf.types}: a copy. */
+  /** The split's own types (ids from {@link Btf.startId} on), without building {@link Btf.types}: a copy. Lazy BTF: decodes them all. */
   ownTypes(): BtfType[] {
+    if (this.#lazy !== undefined) return this.#lazy.all();
     return this.#own !== undefined ? this.#own.slice() : this.#table!.slice(this.startId);
+  }
+
+  /**
+   * Lazy BTF: how many of its own types have been decoded and which kinds' names indexed; undefined
+   * for BTF that is not lazy (or no longer: every type decoded by `types`, `add`, `encode` or `clone`).
+   */
+  lazyStats(): LazyBtfStats | undefined {
+    return this.#lazy?.stats();
+  }
+
+  /** Lazy BTF: decode every own type and hold them as parsed BTF does (the types decoded before are the same objects). */
+  #materialise(): void {
+    const lazy = this.#lazy;
+    if (lazy === undefined) return;
+    const all = lazy.all();
+    if (this.base === undefined) {
+      all.unshift(this.#void!);
+      this.#table = all;
+    } else {
+      this.#own = all;
+    }
+    this.#lazy = undefined;
   }
 
   /** Append a type and return its id. */
   add(type: BtfType): number {
+    this.#materialise();
     this.#byName = undefined;
+    this.#byEssential = undefined;
     if (type.kind === "VOID") throw new BtfError("BTF_BAD_KIND", "cannot add a VOID type (id 0 is the only void)");
     (this.#own ?? this.#table!).push(type);
     return this.count - 1;
@@ -125,6 +178,11 @@ export class Btf {
   /** The type with id `id`, or undefined. */
   #at(id: number): BtfType | undefined {
     if (!Number.isInteger(id) || id < 0) return undefined;
+    const lazy = this.#lazy;
+    if (lazy !== undefined) {
+      if (id >= this.startId) return id < lazy.count ? lazy.type(id - this.startId) : undefined;
+      return this.base === undefined ? (id === 0 ? this.#void : undefined) : this.base.#at(id);
+    }
     const own = this.#own;
     if (own === undefined) return this.#table![id];
     return id >= this.startId ? own[id - this.startId] : this.base!.#at(id);
@@ -149,11 +207,12 @@ export class Btf {
   }
 
   /**
-   * Id of the first type named `name` (optionally of `kind`), or undefined. Linear scan: use
-   * {@link Btf.nameIndex} for bulk lookups. Split BTF: its own types only (libbpf
+   * Id of the first type named `name` (optionally of `kind`), or undefined. Linear scan (lazy BTF: its
+   * name index): use {@link Btf.idsByName} for repeated lookups. Split BTF: its own types only (libbpf
    * `btf__find_by_name_kind_own`); search `base` for the others.
    */
   find(name: string, kind?: BtfKind): number | undefined {
+    if (this.#lazy !== undefined) return this.#lazy.idsByName(name, kind)[0];
     const [ts, first] = this.#ownSpan();
     const off = this.startId - first;
     for (let i = first; i < ts.length; i++) {
@@ -165,6 +224,7 @@ export class Btf {
 
   /** Ids of every type named `name` (optionally of `kind`); split BTF: its own types only. */
   findAll(name: string, kind?: BtfKind): number[] {
+    if (this.#lazy !== undefined) return this.#lazy.idsByName(name, kind).slice();
     const out: number[] = [];
     const [ts, first] = this.#ownSpan();
     const off = this.startId - first;
@@ -176,17 +236,61 @@ export class Btf {
   }
 
   /**
-   * Ids of this BTF's own types named `name` (empty when none), from an index built on the first
-   * call and kept until a type is added: for repeated lookups (CO-RE candidates, extern resolution).
+   * Ids of this BTF's own types named `name` (of `kind`, when given), ascending (empty when none),
+   * from an index built on the first call and kept until a type is added: for repeated lookups
+   * (CO-RE candidates, extern resolution). Lazy BTF indexes the names of one kind at a time, from
+   * their bytes: with `kind`, the first lookup costs only that kind's names (vmlinux: ~10k STRUCTs,
+   * ~56k FUNCs of ~127k types). Do not modify the array.
    */
-  idsByName(name: string): readonly number[] {
+  idsByName(name: string, kind?: BtfKind): readonly number[] {
+    if (this.#lazy !== undefined) return this.#lazy.idsByName(name, kind);
     this.#byName ??= this.nameIndex();
-    return this.#byName.get(name) ?? NO_IDS;
+    const ids = this.#byName.get(name);
+    if (ids === undefined) return NO_IDS;
+    if (kind === undefined) return ids;
+    const of = ids.filter((id) => this.#at(id)!.kind === kind);
+    return of.length === 0 ? NO_IDS : of;
   }
   #byName: Map<string, number[]> | undefined;
 
+  /**
+   * Ids of this BTF's own types whose essential name (libbpf `bpf_core_essential_name_len`: the name
+   * without a `___flavour` suffix, see `essentialName`) is `essential`: the type named so and the
+   * flavoured ones (`nf_conn___init` for `nf_conn`), ascending; with `kind`, of that kind only. For
+   * CO-RE candidates (libbpf `bpf_core_add_cands`). Lazy BTF looks for `___` in the bytes of the names
+   * of `kind` (of every kind without one) and decodes only those names, no type. Do not modify the array.
+   */
+  idsByEssentialName(essential: string, kind?: BtfKind): readonly number[] {
+    const plain = essential !== "" && essentialName(essential) === essential ? this.idsByName(essential, kind) : NO_IDS;
+    let flavoured: readonly number[];
+    if (this.#lazy !== undefined) {
+      flavoured = this.#lazy.flavouredIds(essential, kind);
+    } else {
+      if (this.#byEssential === undefined) {
+        this.#byName ??= this.nameIndex();
+        this.#byEssential = new Map();
+        for (const name of this.#byName.keys()) {
+          if (!name.includes("___")) continue;
+          const e = essentialName(name);
+          if (e === name) continue;
+          const l = this.#byEssential.get(e);
+          if (l) l.push(name); else this.#byEssential.set(e, [name]);
+        }
+      }
+      const out: number[] = [];
+      for (const name of this.#byEssential.get(essential) ?? []) out.push(...this.idsByName(name, kind));
+      flavoured = out.sort((a, b) => a - b);
+    }
+    if (flavoured.length === 0) return plain;
+    if (plain.length === 0) return flavoured;
+    return [...plain, ...flavoured].sort((a, b) => a - b);
+  }
+  /** Names with a flavour suffix, by essential name (eager BTF; from the name index). */
+  #byEssential: Map<string, string[]> | undefined;
+
   /** A snapshot map from name to type ids (anonymous types left out; split BTF: its own types only). Not updated by later edits. */
   nameIndex(): Map<string, number[]> {
+    if (this.#lazy !== undefined) return this.#lazy.nameIndex();
     const m = new Map<string, number[]>();
     const [ts, first] = this.#ownSpan();
     const off = this.startId - first;
@@ -201,6 +305,7 @@ export class Btf {
 
   /** The array holding this BTF's own types and the index of the first one in it. */
   #ownSpan(): [BtfType[], number] {
+    this.#materialise();
     return this.#own !== undefined ? [this.#own, 0] : [this.#table!, this.startId];
   }
 
@@ -306,6 +411,7 @@ export class Btf {
   }
 
   #encode(options: BtfEncodeOptions, baseStrings: StringTable | undefined): EncodedBtf {
+    this.#materialise();
     const extra = options.extraStrings ? [...this.extraStrings, ...options.extraStrings] : this.extraStrings;
     const le = options.littleEndian ?? this.littleEndian;
     const base = this.base;
@@ -333,6 +439,7 @@ export class Btf {
 
   /** A deep copy (types are structured-cloned; split BTF: its own types, on the same base). */
   clone(): Btf {
+    this.#materialise();
     const b = new Btf(cloneTypes(this.base === undefined ? this.#table! : this.ownTypes()), this.littleEndian, undefined, this.base);
     for (const s of this.extraStrings) b.extraStrings.add(s);
     return b;

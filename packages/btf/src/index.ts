@@ -20,3 +20,5 @@ export * from "./sanitize.js";
 export * from "./inplace.js";
 export * from "./externs.js";
 export * from "./compat.js";
+export * from "./core/index.js";
+export type { LazyBtfStats } from "./lazy.js";

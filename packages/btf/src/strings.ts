@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { BtfError } from "./errors.js";
+import { hashName, NAME_BAD, NAME_EMPTY, NAME_NON_ASCII, type NameKey, nameKey } from "./names.js";
 import { latin1Decoder as latin1, utf8Decoder as utf8, utf8Encoder as utf8enc } from "./text.js";
 
 /**
@@ -18,27 +19,42 @@ const SEARCH_LIMIT = 64 * 1024;
 
 export class StringTable {
   readonly #bytes: Uint8Array;
-  /** The whole table decoded one byte per character, so byte offsets are string indexes. */
-  readonly #text: string;
-  readonly #ascii: boolean;
+  /**
+   * The whole table decoded one byte per character, so byte offsets are string indexes; for a table
+   * made with `onDemand`, undefined until {@link StringTable.offsetOf} needs it.
+   */
+  #text: string | undefined;
+  #ascii: boolean | undefined;
   /** Offset of this table's first byte in the string space (0 without a base). */
   readonly #start: number;
   readonly #base: StringTable | undefined;
   /** String → offset, built on the first {@link StringTable.offsetOf}. */
   #index: Map<string, number> | undefined;
+  /** A view of the bytes for {@link StringTable.nameHash}, made on its first call. */
+  #view: DataView | undefined;
 
   /**
    * @param bytes exactly the string section.
    * @param base the base's string table, for split BTF: this table's offsets start where the base's end.
+   * @param onDemand decode each string when it is looked up instead of the whole table now (for
+   *   large tables of which few strings are read: kernel BTF opened lazily).
    */
-  constructor(bytes: Uint8Array, base?: StringTable) {
+  constructor(bytes: Uint8Array, base?: StringTable, onDemand = false) {
     this.#bytes = bytes;
-    this.#text = latin1.decode(bytes);
-    let ascii = true;
-    for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) { ascii = false; break; }
-    this.#ascii = ascii;
     this.#base = base;
     this.#start = base === undefined ? 0 : base.end;
+    if (!onDemand) this.#decodeAll();
+  }
+
+  #decodeAll(): string {
+    const bytes = this.#bytes;
+    this.#text = latin1.decode(bytes);
+    if (this.#ascii === undefined) {
+      let ascii = true;
+      for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) { ascii = false; break; }
+      this.#ascii = ascii;
+    }
+    return this.#text;
   }
 
   /** The string at `offset`, or undefined when the offset is outside the table or the string is unterminated. */
@@ -47,12 +63,30 @@ export class StringTable {
     if (offset < this.#start) return this.#base!.lookup(offset);
     offset -= this.#start;
     if (offset >= this.#bytes.length) return undefined;
+    if (this.#text === undefined) return this.#decodeOne(offset);
     const end = this.#text.indexOf("\0", offset);
     if (end < 0) return undefined;
     if (this.#ascii) return this.#text.slice(offset, end);
     const s = this.#text.slice(offset, end);
     // eslint-disable-next-line no-control-regex
     return /[^\x00-\x7f]/.test(s) ? utf8.decode(this.#bytes.subarray(offset, end)) : s;
+  }
+
+  /** The string at `rel` (in range) read from the bytes alone; undefined when unterminated. */
+  #decodeOne(rel: number): string | undefined {
+    const b = this.#bytes;
+    let end = rel;
+    let high = 0;
+    for (; end < b.length; end++) {
+      const c = b[end]!;
+      if (c === 0) break;
+      high |= c;
+    }
+    if (end >= b.length) return undefined;
+    if (high >= 0x80) return utf8.decode(b.subarray(rel, end));
+    // Short ASCII strings (names) are cheapest as char codes; long ones through the decoder.
+    if (end - rel <= 256) return String.fromCharCode.apply(null, b.subarray(rel, end) as unknown as number[]);
+    return latin1.decode(b.subarray(rel, end));
   }
 
   /** Size of this table in bytes (without the base's). */
@@ -68,7 +102,15 @@ export class StringTable {
   get base(): StringTable | undefined { return this.#base; }
 
   /** Whether every byte of this table (not the base's) is ASCII (then byte offsets and string indexes agree). */
-  get ascii(): boolean { return this.#ascii; }
+  get ascii(): boolean {
+    if (this.#ascii === undefined) {
+      let ascii = true;
+      const bytes = this.#bytes;
+      for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) { ascii = false; break; }
+      this.#ascii = ascii;
+    }
+    return this.#ascii;
+  }
 
   /**
    * Offset of `s` as a whole string (one that starts after a NUL): the base's first, as libbpf's
@@ -78,25 +120,27 @@ export class StringTable {
     if (s === "") return 0;
     const b = this.#base?.offsetOf(s);
     if (b !== undefined) return b;
+    const text = this.#text ?? this.#decodeAll();
     // An object's table (a few KiB, a few dozen lookups per load: line info) is searched; indexing it
     // would cost more than the lookups. Large or non-ASCII tables are indexed once.
-    if (this.#ascii && this.#text.length <= SEARCH_LIMIT) return this.#search(s);
+    if (this.#ascii && text.length <= SEARCH_LIMIT) return this.#search(s);
     if (this.#index === undefined) this.#index = this.#buildIndex();
     return this.#index.get(s);
   }
 
   #search(s: string): number | undefined {
+    const text = this.#text!;
     const needle = `${s}\0`;
-    for (let at = this.#text.indexOf(needle); at >= 0; at = this.#text.indexOf(needle, at + 1)) {
+    for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
       // A match must start a string (follow a NUL), not end a longer one.
-      if (at === 0 || this.#text.charCodeAt(at - 1) === 0) return this.#start + at;
+      if (at === 0 || text.charCodeAt(at - 1) === 0) return this.#start + at;
     }
     return undefined;
   }
 
   #buildIndex(): Map<string, number> {
     const m = new Map<string, number>();
-    const text = this.#text;
+    const text = this.#text!;
     // Strings start at 0 (when that is not the empty string of a base table) and after every NUL.
     for (let at = 0; at < text.length;) {
       const end = text.indexOf("\0", at);
@@ -122,15 +166,44 @@ export class StringTable {
       if (typeof what === "function") what = what();
       throw new BtfError("BTF_BAD_STRING", `${what}: string offset ${offset} is outside the string table (${this.#start ? `${this.#start}..${this.end - 1}, after the base's` : `${this.#bytes.length} bytes`})`, { offset });
     }
-    const end = this.#text.indexOf("\0", rel);
-    if (end < 0) {
+    const s = this.lookup(offset);
+    if (s === undefined) {
       if (typeof what === "function") what = what();
       throw new BtfError("BTF_BAD_STRING", `${what}: string at offset ${offset} is not NUL-terminated`, { offset });
     }
-    if (this.#ascii) return this.#text.slice(rel, end);
-    const s = this.#text.slice(rel, end);
-    // eslint-disable-next-line no-control-regex
-    return /[^\x00-\x7f]/.test(s) ? utf8.decode(this.#bytes.subarray(rel, end)) : s;
+    return s;
+  }
+
+  /**
+   * @internal
+   * {@link hashName} of the string at `offset`, from its bytes without decoding it ({@link nameKey}
+   * computes the same hash for a JS string), {@link NAME_EMPTY} for an empty string,
+   * {@link NAME_BAD} when the offset is outside the table or the string is unterminated. Strings that
+   * decode to the same JS string (non-ASCII ones: as UTF-8, leniently) hash the same. For name indexes.
+   */
+  nameHash(offset: number): number {
+    if (offset < this.#start) return this.#base!.nameHash(offset);
+    const rel = offset - this.#start;
+    const bytes = this.#bytes;
+    if (rel >= bytes.length) return NAME_BAD;
+    if (bytes[rel] === 0) return NAME_EMPTY;
+    this.#view ??= new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const h = hashName(this.#view, bytes, rel);
+    return h === NAME_NON_ASCII ? nameKey(this.lookup(offset)!).hash : h; // non-ASCII: as its decoded text
+  }
+
+  /** @internal Whether the string at `offset` (a valid offset) is `key`'s string. */
+  nameEquals(offset: number, key: NameKey): boolean {
+    if (!key.ascii) return this.lookup(offset) === key.text;
+    if (offset < this.#start) return this.#base!.nameEquals(offset, key);
+    const bytes = this.#bytes;
+    const q = key.bytes;
+    let p = offset - this.#start;
+    for (let i = 0; ; i++, p++) {
+      const c = q[i]!;
+      if (bytes[p] !== c) return false;
+      if (c === 0) return true;
+    }
   }
 }
 

@@ -2,63 +2,22 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { Btf, parseBtf, type BtfType } from "@x/btf";
-import { hasVmlinux, localObj, readElf, sharedObj, SHARED_FIXTURES } from "./helpers.js";
-
-const name = fc.oneof(
-  { weight: 1, arbitrary: fc.constant("") },
-  { weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.]{0,10}$/) },
-  { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 6 }).filter((s) => !s.includes("\0")) },
-);
-const u32 = fc.nat({ max: 0xffffffff });
-const linkage = fc.constantFrom("static" as const, "global" as const, "extern" as const);
-
-/** A type whose references point into a table of `n` types (ids 0..n). */
-function typeArb(n: number): fc.Arbitrary<BtfType> {
-  const ref = fc.nat({ max: n });
-  const list = <T>(a: fc.Arbitrary<T>) => fc.array(a, { maxLength: 5 });
-  return fc.oneof(
-    fc.record({ kind: fc.constant("INT" as const), name, size: fc.constantFrom(1, 2, 4, 8, 16), encoding: fc.nat({ max: 15 }), offset: fc.nat({ max: 255 }), bits: fc.nat({ max: 255 }) }),
-    fc.record({ kind: fc.constantFrom("PTR" as const, "TYPEDEF" as const, "VOLATILE" as const, "CONST" as const, "RESTRICT" as const), name, type: ref }),
-    fc.record({ kind: fc.constant("TYPE_TAG" as const), name, type: ref, attr: fc.boolean() }),
-    fc.record({ kind: fc.constant("ARRAY" as const), name, type: ref, indexType: ref, nelems: u32 }),
-    fc.boolean().chain((kindFlag) =>
-      fc.record({
-        kind: fc.constantFrom("STRUCT" as const, "UNION" as const), name, size: u32, kindFlag: fc.constant(kindFlag),
-        members: list(fc.record({ name, type: ref, bitOffset: kindFlag ? fc.nat({ max: 0xffffff }) : u32, bitSize: kindFlag ? fc.nat({ max: 255 }) : fc.constant(0) })),
-      })),
-    fc.boolean().chain((signed) =>
-      fc.record({
-        kind: fc.constant("ENUM" as const), name, size: fc.constantFrom(1, 2, 4, 8), signed: fc.constant(signed),
-        values: list(fc.record({ name, value: signed ? fc.integer({ min: -0x80000000, max: 0x7fffffff }) : u32 })),
-      })),
-    fc.boolean().chain((signed) =>
-      fc.record({
-        kind: fc.constant("ENUM64" as const), name, size: fc.constantFrom(1, 2, 4, 8), signed: fc.constant(signed),
-        values: list(fc.record({ name, value: signed ? fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }) : fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) })),
-      })),
-    fc.record({ kind: fc.constant("FWD" as const), name, union: fc.boolean() }),
-    fc.record({ kind: fc.constant("FUNC" as const), name, type: ref, linkage }),
-    fc.record({ kind: fc.constant("FUNC_PROTO" as const), name, returnType: ref, params: list(fc.record({ name, type: ref })) }),
-    fc.record({ kind: fc.constant("VAR" as const), name, type: ref, linkage }),
-    fc.record({ kind: fc.constant("DATASEC" as const), name, size: u32, vars: list(fc.record({ type: ref, offset: u32, size: u32 })) }),
-    fc.record({ kind: fc.constant("FLOAT" as const), name, size: fc.constantFrom(2, 4, 8, 12, 16) }),
-    fc.record({ kind: fc.constant("DECL_TAG" as const), name, type: ref, componentIdx: fc.integer({ min: -1, max: 1000 }), attr: fc.boolean() }),
-  ) as fc.Arbitrary<BtfType>;
-}
-
-const graphArb = fc.integer({ min: 0, max: 25 }).chain((n) => fc.array(typeArb(n), { minLength: n, maxLength: n }));
+import { graphArb } from "./arbitraries.js";
+import { expectLazyLikeEager, hasVmlinux, localObj, readElf, sharedObj, SHARED_FIXTURES } from "./helpers.js";
 
 /** Types as comparable text (bigints tagged). */
 const snapshot = (types: readonly BtfType[]) => JSON.stringify(types, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
 
 describe("encode round trip", () => {
-  test("property: parseBtf(encode(x)) deep-equals x, both byte orders", () => {
+  test("property: parseBtf(encode(x)) deep-equals x, both byte orders; lazily parsed, the same", () => {
     fc.assert(
       fc.property(graphArb, fc.boolean(), (types, le) => {
         const btf = new Btf(types, le);
-        const back = parseBtf(btf.encode());
+        const bytes = btf.encode();
+        const back = parseBtf(bytes);
         expect(back.littleEndian).toBe(le);
         expect(back.types).toEqual(btf.types);
+        expectLazyLikeEager(back, parseBtf(bytes, { lazy: true })); // and the lazy parser answers the same
       }),
       { numRuns: 300 },
     );

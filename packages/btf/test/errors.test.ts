@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { Btf, BtfError, decodeValue, formatType, parseBtf, parseBtfHeader, type BtfType } from "@x/btf";
-import { readElf, sharedObj } from "./helpers.js";
+import { parseLazyWalked, readElf, sharedObj, snapshot } from "./helpers.js";
 
 const good = readElf(sharedObj("globals.bpf.o")).section(".BTF");
 const HDR = 24;
@@ -15,9 +15,17 @@ function code(fn: () => unknown): string {
   return "no error";
 }
 const enc = (types: BtfType[]) => new Btf(types).encode();
+/** The error of parsing `bytes` lazily (`at: "open"`) or of decoding and indexing it afterwards (`at: "use"`). */
+function lazyError(bytes: Uint8Array): { at: "open" | "use"; error: BtfError } | "no error" {
+  let b: Btf;
+  try { b = parseBtf(bytes, { lazy: true }); } catch (e) { expect(e).toBeInstanceOf(BtfError); return { at: "open", error: e as BtfError }; }
+  try { parseLazyWalked(bytes); } catch (e) { expect(e).toBeInstanceOf(BtfError); return { at: "use", error: e as BtfError }; }
+  expect(b.count).toBeGreaterThan(0);
+  return "no error";
+}
 const INT: BtfType = { kind: "INT", name: "int", size: 4, encoding: 1, offset: 0, bits: 32 };
 
-describe("parseBtf rejects malformed input with typed errors", () => {
+describe("parseBtf rejects malformed input with typed errors (the lazy parser: the same, at open or when the type is used)", () => {
   test.each([
     ["empty", new Uint8Array(0), "BTF_TRUNCATED"],
     ["header cut", good.slice(0, 20), "BTF_TRUNCATED"],
@@ -32,6 +40,7 @@ describe("parseBtf rejects malformed input with typed errors", () => {
     ["string table not NUL-terminated", mutate((b) => { b[b.length - 1] = 0x41; }), "BTF_BAD_STRING"],
   ])("%s", (_n, bytes, c) => {
     expect(code(() => parseBtf(bytes))).toBe(c);
+    expect(lazyError(bytes)).toMatchObject({ at: "open", error: { code: c } }); // header and string section: at open
   });
 
   test("bogus string offset in a type name", () => {
@@ -39,23 +48,33 @@ describe("parseBtf rejects malformed input with typed errors", () => {
     const e = (() => { try { parseBtf(b); } catch (x) { return x as BtfError; } })();
     expect(e).toMatchObject({ code: "BTF_BAD_STRING", location: { offset: 0x7fffff } });
     expect(e!.message).toContain("type [2] name");
+    const lazy = parseBtf(b, { lazy: true }); // names are read when used
+    expect(lazy.type(1).name).toBe("int");
+    expect(() => lazy.type(2)).toThrow(e!.message);
+    expect(lazyError(b)).toMatchObject({ at: "use", error: { code: "BTF_BAD_STRING", message: e!.message, location: { offset: 0x7fffff } } });
   });
 
   test("bogus string offset in a member name", () => {
     const b = enc([INT, { kind: "STRUCT", name: "s", size: 4, kindFlag: false, members: [{ name: "m", type: 1, bitOffset: 0, bitSize: 0 }] }]);
     const bad = mutate((_b, dv) => dv.setUint32(HDR + 16 + 12, 99999, true), b);
     expect(code(() => parseBtf(bad))).toBe("BTF_BAD_STRING");
+    expect(lazyError(bad)).toMatchObject({ at: "use", error: { code: "BTF_BAD_STRING" } });
   });
 
   test("type id out of range", () => {
     const b = mutate((_b, dv) => dv.setUint32(HDR + 16 + 8, 77, true), enc([INT, { kind: "PTR", name: "", type: 1 }]));
     const e = (() => { try { parseBtf(b); } catch (x) { return x as BtfError; } })();
     expect(e).toMatchObject({ code: "BTF_BAD_TYPE_ID", location: { btfTypeId: 2, btfKind: "PTR" } });
+    const lazy = parseBtf(b, { lazy: true }); // references are checked when the type is decoded
+    expect(lazy.idsByName("int")).toEqual([1]);
+    expect(() => lazy.type(2)).toThrow(e!.message);
+    expect(() => lazy.resolve(2)).toThrow(expect.objectContaining({ code: "BTF_BAD_TYPE_ID", location: { btfTypeId: 2, btfKind: "PTR" } }));
   });
 
   test("unknown kind", () => {
     const b = mutate((_b, dv) => dv.setUint32(HDR + 4, 25 << 24, true), enc([{ kind: "PTR", name: "", type: 0 }]));
     expect(code(() => parseBtf(b))).toBe("BTF_BAD_KIND");
+    expect(lazyError(b)).toMatchObject({ at: "open", error: { code: "BTF_BAD_KIND", location: { btfTypeId: 1 } } }); // record structure: at open
   });
 
   test("vlen running past the end of the type section", () => {
@@ -63,13 +82,22 @@ describe("parseBtf rejects malformed input with typed errors", () => {
     const bad = mutate((_b, dv) => dv.setUint32(HDR + 16 + 4, (4 << 24) | 50, true), b);
     const e = (() => { try { parseBtf(bad); } catch (x) { return x as BtfError; } })();
     expect(e).toMatchObject({ code: "BTF_TRUNCATED", location: { btfTypeId: 2, btfKind: "STRUCT" } });
+    expect(lazyError(bad)).toMatchObject({ at: "open", error: { code: "BTF_TRUNCATED", message: e!.message, location: e!.location } });
   });
 
   test("reserved bits, bad kind_flag, bad linkage", () => {
-    expect(code(() => parseBtf(mutate((_b, dv) => dv.setUint32(HDR + 4, (2 << 24) | 0x10000, true), enc([{ kind: "PTR", name: "", type: 0 }]))))).toBe("BTF_INVALID");
-    expect(code(() => parseBtf(mutate((_b, dv) => dv.setUint32(HDR + 4, (2 << 24) | 0x80000000, true), enc([{ kind: "PTR", name: "", type: 0 }]))))).toBe("BTF_INVALID");
-    expect(code(() => parseBtf(mutate((_b, dv) => dv.setUint32(HDR + 4, (12 << 24) | 3, true), enc([{ kind: "FUNC", name: "f", type: 0, linkage: "global" }]))))).toBe("BTF_INVALID");
-    expect(code(() => parseBtf(mutate((_b, dv) => dv.setUint32(HDR + 12, 7, true), enc([{ kind: "VAR", name: "v", type: 0, linkage: "global" }]))))).toBe("BTF_INVALID");
+    const cases: [Uint8Array, "open" | "use"][] = [
+      [mutate((_b, dv) => dv.setUint32(HDR + 4, (2 << 24) | 0x10000, true), enc([{ kind: "PTR", name: "", type: 0 }])), "open"],
+      [mutate((_b, dv) => dv.setUint32(HDR + 4, (2 << 24) | 0x80000000, true), enc([{ kind: "PTR", name: "", type: 0 }])), "open"],
+      [mutate((_b, dv) => dv.setUint32(HDR + 4, (12 << 24) | 3, true), enc([{ kind: "FUNC", name: "f", type: 0, linkage: "global" }])), "open"],
+      [mutate((_b, dv) => dv.setUint32(HDR + 12, 7, true), enc([{ kind: "VAR", name: "v", type: 0, linkage: "global" }])), "use"], // in the VAR's own record
+      [mutate((_b, dv) => dv.setUint32(HDR + 12, 0x100, true), enc([INT])), "use"], // INT encoding
+    ];
+    for (const [bytes, at] of cases) {
+      const e = (() => { try { parseBtf(bytes); } catch (x) { return x as BtfError; } })();
+      expect(e).toMatchObject({ code: "BTF_INVALID" });
+      expect(lazyError(bytes)).toMatchObject({ at, error: { code: "BTF_INVALID", message: e!.message, location: e!.location } });
+    }
   });
 
   test("big-endian header is detected from the magic", () => {
@@ -81,17 +109,30 @@ describe("parseBtf rejects malformed input with typed errors", () => {
 
   test("every truncation of a valid blob fails cleanly (no RangeError, no hang)", () => {
     const small = enc([INT, { kind: "STRUCT", name: "s", size: 4, kindFlag: true, members: [{ name: "m", type: 1, bitOffset: 0, bitSize: 3 }] }, { kind: "ENUM64", name: "e", size: 8, signed: false, values: [{ name: "A", value: 1n }] }]);
-    for (let n = 0; n < small.length; n++) expect(code(() => parseBtf(small.slice(0, n)))).not.toBe("no error");
+    for (let n = 0; n < small.length; n++) {
+      expect(code(() => parseBtf(small.slice(0, n)))).not.toBe("no error");
+      expect(lazyError(small.slice(0, n))).not.toBe("no error");
+    }
   });
 
-  test("random byte flips never throw anything but BtfError", () => {
+  test("random byte flips never throw anything but BtfError; the lazy parser fails on the same blobs (at open or on use), and reads the others alike", () => {
     let seed = 1;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    let parsed = 0;
     for (let i = 0; i < 2000; i++) {
       const b = good.slice();
       for (let j = 0; j < 3; j++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
-      try { parseBtf(b); } catch (e) { expect(e).toBeInstanceOf(BtfError); }
+      let eager: Btf | undefined;
+      try { eager = parseBtf(b); } catch (e) { expect(e).toBeInstanceOf(BtfError); }
+      const lazy = lazyError(b);
+      expect([i, lazy === "no error"]).toEqual([i, eager !== undefined]);
+      if (!eager) continue;
+      parsed++;
+      const l = parseBtf(b, { lazy: true });
+      expect(snapshot(l.types)).toBe(snapshot(eager.types));
+      for (const [name, ids] of eager.nameIndex()) expect(l.idsByName(name)).toEqual(ids);
     }
+    expect(parsed).toBeGreaterThan(0);
   });
 });
 

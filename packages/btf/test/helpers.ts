@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
-import type { Btf, BtfType } from "@x/btf";
+import { BTF_KIND_NAMES, type Btf, type BtfError, type BtfKind, type BtfType, essentialName, parseBtf, typeRefs } from "@x/btf";
 import { ElfFile } from "@x/elf";
 
 export const repo = fileURLToPath(new URL("../../../", import.meta.url));
@@ -136,4 +136,86 @@ export function btfStringSection(bytes: Uint8Array): Uint8Array {
   const le = bytes[0] === 0x9f;
   const hdrLen = dv.getUint32(4, le), strOff = dv.getUint32(16, le), strLen = dv.getUint32(20, le);
   return bytes.subarray(hdrLen + strOff, hdrLen + strOff + strLen);
+}
+
+/** Types (or anything with bigints) as comparable text. */
+export const snapshot = (x: unknown): string => JSON.stringify(x, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
+
+/** Every kind a type can have (not VOID). */
+export const KINDS = BTF_KIND_NAMES.slice(1) as BtfKind[];
+
+/**
+ * Parse lazily, then do everything that decodes or indexes: each own type decoded, the names of every
+ * kind indexed, the full name map built. What the eager parser checks at once, a lazy BTF checks by then.
+ */
+export function parseLazyWalked(bytes: Uint8Array, options: { base?: Btf } = {}): Btf {
+  const b = parseBtf(bytes, { ...options, lazy: true });
+  for (let id = b.startId; id < b.count; id++) b.type(id);
+  b.idsByName("x");
+  b.nameIndex();
+  return b;
+}
+
+/**
+ * `lazy` (parsed with `{ lazy: true }`) answers as `eager` (the same bytes parsed eagerly) does: the same
+ * ids, every own type equal by id (for split BTF also the base types its own types refer to), the same
+ * name lookups (every name, with and without each kind), and, when `deep`, the same resolve/sizeof/alignof
+ * (value or error code) for every own id. Checks that `lazy` had decoded nothing before, and that
+ * lookups decode nothing.
+ */
+export function expectLazyLikeEager(eager: Btf, lazy: Btf, deep = true): void {
+  expect(lazy.lazyStats()?.decoded).toBe(0);
+  expect([lazy.count, lazy.startId, lazy.littleEndian, lazy.base === undefined]).toEqual([eager.count, eager.startId, eager.littleEndian, eager.base === undefined]);
+  // Compared in plain code (vmlinux has ~70k names, ~127k types), differences collected and shown at the end.
+  const diff: unknown[] = [];
+  const same = (what: unknown, got: unknown, want: unknown) => { if (snapshot(got) !== snapshot(want)) diff.push({ what, got, want }); };
+  const ei = eager.nameIndex();
+  const li = lazy.nameIndex();
+  same("nameIndex size", li.size, ei.size);
+  for (const [name, ids] of ei) {
+    same(["nameIndex", name], li.get(name), ids);
+    same(["idsByName", name], lazy.idsByName(name), ids);
+    same(["find", name], lazy.find(name), ids[0]);
+    same(["findAll", name], lazy.findAll(name), ids);
+    for (const k of new Set(ids.map((id) => eager.type(id).kind))) {
+      const of = ids.filter((id) => eager.type(id).kind === k);
+      same(["idsByName", name, k], lazy.idsByName(name, k), of);
+      same(["eager idsByName", name, k], eager.idsByName(name, k), of);
+      same(["find", name, k], lazy.find(name, k), of[0]); // eager.find is a linear scan: too slow for every name of vmlinux
+    }
+    if (diff.length > 20) break;
+  }
+  same("idsByName('')", lazy.idsByName(""), []);
+  // By essential name (CO-RE candidates): against the names' essential names computed here.
+  const byEssential = new Map<string, number[]>();
+  for (const [name, ids] of ei) {
+    const e = essentialName(name);
+    byEssential.set(e, [...(byEssential.get(e) ?? []), ...ids].sort((a, b) => a - b));
+  }
+  for (const [e, ids] of byEssential) {
+    same(["idsByEssentialName", e], lazy.idsByEssentialName(e), ids);
+    same(["eager idsByEssentialName", e], eager.idsByEssentialName(e), ids);
+    for (const k of new Set(ids.map((id) => eager.type(id).kind))) same(["idsByEssentialName", e, k], lazy.idsByEssentialName(e, k), ids.filter((id) => eager.type(id).kind === k));
+    if (diff.length > 20) break;
+  }
+  expect(diff).toEqual([]);
+  expect(lazy.lazyStats()!.decoded).toBe(0); // lookups decode nothing
+  const first = eager.base ? eager.startId : 0;
+  for (let id = first; id < eager.count && diff.length <= 20; id++) {
+    const e = eager.type(id);
+    const l = lazy.type(id);
+    same(["type", id], l, e);
+    if (lazy.type(id) !== l) diff.push({ what: ["type decoded again", id] });
+    if (eager.base) for (const r of typeRefs(e)) if (r < eager.startId) same(["base type", r], lazy.type(r), eager.type(r));
+  }
+  expect(diff).toEqual([]);
+  expect(() => lazy.type(eager.count)).toThrow(expect.objectContaining({ code: "BTF_BAD_TYPE_ID" }));
+  if (!deep) return;
+  const outcome = (f: () => unknown) => { try { return f(); } catch (e) { return (e as BtfError).code; } };
+  for (let id = first; id < eager.count && diff.length <= 20; id++) {
+    same(["resolve", id], outcome(() => lazy.resolve(id)), outcome(() => eager.resolve(id)));
+    same(["sizeof", id], outcome(() => lazy.sizeof(id)), outcome(() => eager.sizeof(id)));
+    same(["alignof", id], outcome(() => lazy.alignof(id)), outcome(() => eager.alignof(id)));
+  }
+  expect(diff).toEqual([]);
 }

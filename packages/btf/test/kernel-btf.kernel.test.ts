@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { Btf, formatType, parseBtf, parseBtfHeader, typeRefs } from "@x/btf";
-import { btfStringSection, expectSplitLikeLibbpf, hasBpftool, hasVmlinux } from "./helpers.js";
+import { btfStringSection, expectLazyLikeEager, expectSplitLikeLibbpf, hasBpftool, hasVmlinux } from "./helpers.js";
 
 const SYS_BTF = "/sys/kernel/btf";
 
@@ -25,6 +25,8 @@ const run = hasVmlinux || !!process.env.CI;
 describe.runIf(run)("the running kernel's BTF", () => {
   const vmlinuxBytes = run ? new Uint8Array(readFileSync(`${SYS_BTF}/vmlinux`)) : new Uint8Array();
   const vmlinux = run ? parseBtf(vmlinuxBytes) : new Btf();
+  /** vmlinux opened lazily, as the loader does: each module is also parsed (lazily) on it. */
+  const lazyVmlinux = run ? parseBtf(vmlinuxBytes, { lazy: true }) : new Btf();
   const modules = run ? readdirSync(SYS_BTF).filter((n) => n !== "vmlinux").sort() : [];
 
   test("vmlinux parses as a base: no base of its own, ids from 1, its string table the whole string space", () => {
@@ -44,6 +46,10 @@ describe.runIf(run)("the running kernel's BTF", () => {
       expectResolves(b);
       expect(parseBtf(b.encode(), { base: vmlinux }).ownTypes()).toEqual(b.ownTypes());
       if (hasBpftool) expectSplitLikeLibbpf(b, `${SYS_BTF}/vmlinux`, `${SYS_BTF}/${m}`);
+      const lazy = parseBtf(bytes, { base: lazyVmlinux, lazy: true });
+      expect(lazy.base).toBe(lazyVmlinux);
+      expectLazyLikeEager(b, lazy);
+      expect(parseBtf(bytes, { base: lazyVmlinux }).encode()).toEqual(b.encode());
     });
   } else {
     test("no module BTF on this kernel: only vmlinux, and a module-like split built on it parses as one", () => {
@@ -70,6 +76,14 @@ describe.runIf(run)("the running kernel's BTF", () => {
       expect(formatType(b, st + 2)).toBe("static struct task_struct *xbpf_test_kfunc(struct task_struct *p)");
       expect(b.find("task_struct")).toBeUndefined();
       if (hasBpftool) expectSplitLikeLibbpf(b, `${SYS_BTF}/vmlinux`, bytes);
+      // The same on the lazy vmlinux: built on it, and parsed (eagerly and lazily) on it.
+      const onLazy = Btf.split(lazyVmlinux, split.ownTypes());
+      expect(onLazy.encode()).toEqual(bytes);
+      const lazy = parseBtf(bytes, { base: lazyVmlinux, lazy: true });
+      expectLazyLikeEager(b, lazy);
+      expect(formatType(lazy, st + 2)).toBe("static struct task_struct *xbpf_test_kfunc(struct task_struct *p)");
+      expect(lazy.sizeof(st)).toBe(16);
+      expect(lazyVmlinux.lazyStats()!.decoded).toBeLessThan(100); // only what the split's types lead to
     });
   }
 });

@@ -7,7 +7,8 @@ import {
   typeRefs, variables, type BtfType,
 } from "@x/btf";
 import { SymbolBinding, SymbolType, SymbolVisibility } from "@x/elf";
-import { btfStringSection, expectSplitLikeLibbpf, hasBpftool } from "./helpers.js";
+import { splitPairArb } from "./arbitraries.js";
+import { btfStringSection, expectLazyLikeEager, expectSplitLikeLibbpf, hasBpftool, parseLazyWalked } from "./helpers.js";
 
 const INT: BtfType = { kind: "INT", name: "int", size: 4, encoding: 1, offset: 0, bits: 32 };
 const LONG: BtfType = { kind: "INT", name: "long", size: 8, encoding: 1, offset: 0, bits: 64 };
@@ -262,39 +263,10 @@ describe("split BTF built with the encoder", () => {
   });
 });
 
-/** Names, some of them shared between base and split. */
-const name = fc.oneof(fc.constant(""), fc.constantFrom("int", "long", "task_struct", "pid"), fc.stringMatching(/^[a-z_][a-z0-9_]{0,8}$/));
-
-/** Types whose references point into a table of `n` ids (for a split: the base's and its own). */
-function typeArb(n: number): fc.Arbitrary<BtfType> {
-  const ref = fc.nat({ max: n - 1 });
-  const list = <T>(a: fc.Arbitrary<T>) => fc.array(a, { maxLength: 4 });
-  return fc.oneof(
-    fc.record({ kind: fc.constant("INT" as const), name, size: fc.constantFrom(1, 2, 4, 8), encoding: fc.nat({ max: 7 }), offset: fc.constant(0), bits: fc.nat({ max: 64 }) }),
-    fc.record({ kind: fc.constantFrom("PTR" as const, "TYPEDEF" as const, "CONST" as const, "VOLATILE" as const), name, type: ref }),
-    fc.record({ kind: fc.constant("ARRAY" as const), name: fc.constant(""), type: ref, indexType: ref, nelems: fc.nat({ max: 100 }) }),
-    fc.record({
-      kind: fc.constantFrom("STRUCT" as const, "UNION" as const), name, size: fc.nat({ max: 64 }), kindFlag: fc.constant(false),
-      members: list(fc.record({ name, type: ref, bitOffset: fc.nat({ max: 512 }), bitSize: fc.constant(0) })),
-    }),
-    fc.record({ kind: fc.constant("ENUM" as const), name, size: fc.constant(4), signed: fc.constant(false), values: list(fc.record({ name, value: fc.nat({ max: 1000 }) })) }),
-    fc.record({ kind: fc.constant("FUNC_PROTO" as const), name: fc.constant(""), returnType: ref, params: list(fc.record({ name, type: ref })) }),
-    fc.record({ kind: fc.constant("FWD" as const), name, union: fc.boolean() }),
-  ) as fc.Arbitrary<BtfType>;
-}
-
-const pairArb = fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 12 })).chain(([nb, ns]) =>
-  fc.tuple(
-    fc.array(typeArb(nb + 1), { minLength: nb, maxLength: nb }),
-    fc.array(typeArb(nb + 1 + ns), { minLength: ns, maxLength: ns }),
-    fc.boolean(),
-    fc.boolean(),
-  ));
-
 describe("split BTF properties", () => {
   test("property: parse(encode(split), { base }) deep-equals the split, any byte orders, and re-encodes to the same bytes", () => {
     fc.assert(
-      fc.property(pairArb, ([baseTypes, splitTypes, baseLe, splitLe]) => {
+      fc.property(splitPairArb, ([baseTypes, splitTypes, baseLe, splitLe]) => {
         const base = parseBtf(new Btf(baseTypes, baseLe).encode());
         const split = Btf.split(base, splitTypes, splitLe);
         const bytes = split.encode();
@@ -303,14 +275,30 @@ describe("split BTF properties", () => {
         expect(back.encode()).toEqual(bytes);
         // Every reference resolves, in the base or in the split.
         for (let id = back.startId; id < back.count; id++) for (const r of typeRefs(back.type(id))) expect(back.type(r)).toBeDefined();
+        // Lazily, on the same base: the same answers (lazy bases: lazy.test.ts).
+        expectLazyLikeEager(back, parseBtf(bytes, { base, lazy: true }));
       }),
       { numRuns: 300 },
     );
   });
 });
 
-describe("corrupted split BTF gives typed errors", () => {
-  const { btf: base } = parsedBase();
+describe("corrupted split BTF gives typed errors (lazily: the same, at open or when the type is used; on a lazy base too)", () => {
+  const { bytes: baseBytes, btf: base } = parsedBase();
+  const lazyBase = parseBtf(baseBytes, { lazy: true });
+  /** The lazy parser's error on `bytes` (on `base`, and the same on the lazy base): at open, or when decoding and indexing every type. */
+  function lazyErr(bytes: Uint8Array, on: Btf = base): { at: "open" | "use"; error: BtfError } | "no error" {
+    const one = (b: Btf) => {
+      const e = err(() => parseBtf(bytes, { base: b, lazy: true }));
+      if (e !== "no error") return { at: "open" as const, error: e };
+      const u = err(() => parseLazyWalked(bytes, { base: b }));
+      return u === "no error" ? u : { at: "use" as const, error: u };
+    };
+    const r = one(on);
+    const brief = (x: ReturnType<typeof one>) => (x === "no error" ? x : { at: x.at, code: x.error.code, message: x.error.message });
+    if (on === base) expect(brief(one(lazyBase))).toEqual(brief(r));
+    return r;
+  }
   const good = moduleOn(base).encode();
   const h = parseBtfHeader(good);
   const types0 = h.hdr_len + h.type_off;
@@ -325,34 +313,44 @@ describe("corrupted split BTF gives typed errors", () => {
     const e = err(() => parseBtf(mutate((dv) => dv.setUint32(types0, past, true)), { base }));
     expect(e).toMatchObject({ code: "BTF_BAD_STRING", location: { offset: past } });
     expect((e as BtfError).message).toContain(`type [${base.count}] name`);
+    expect(lazyErr(mutate((dv) => dv.setUint32(types0, past, true)))).toMatchObject({ at: "use", error: { message: (e as BtfError).message, location: { offset: past } } });
   });
 
   test("a reference past the last id: BTF_BAD_TYPE_ID at the split id", () => {
     // mod_state's first member type (the first own type is a STRUCT: 12 bytes, then members).
     const e = err(() => parseBtf(mutate((dv) => dv.setUint32(types0 + 12 + 4, 999, true)), { base }));
     expect(e).toMatchObject({ code: "BTF_BAD_TYPE_ID", location: { btfTypeId: base.count, btfKind: "STRUCT" } });
+    expect(lazyErr(mutate((dv) => dv.setUint32(types0 + 12 + 4, 999, true)))).toMatchObject({ at: "use", error: { message: (e as BtfError).message, location: (e as BtfError).location } });
   });
 
   test("a string section that does not end with a NUL", () => {
     expect(err(() => parseBtf(mutate((_dv, b) => { b[b.length - 1] = 0x41; }), { base }))).toMatchObject({ code: "BTF_BAD_STRING" });
+    expect(lazyErr(mutate((_dv, b) => { b[b.length - 1] = 0x41; }))).toMatchObject({ at: "open", error: { code: "BTF_BAD_STRING" } });
   });
 
   test("a record cut short: BTF_TRUNCATED at the split id", () => {
     const bad = mutate((dv) => dv.setUint32(types0 + 4, (4 << 24) | 40, true)); // mod_state with vlen 40
     expect(err(() => parseBtf(bad, { base }))).toMatchObject({ code: "BTF_TRUNCATED", location: { btfTypeId: base.count, btfKind: "STRUCT" } });
+    expect(lazyErr(bad)).toMatchObject({ at: "open", error: { code: "BTF_TRUNCATED", location: { btfTypeId: base.count, btfKind: "STRUCT" } } });
   });
 
   test("parsed without its base, or on a smaller base, a split fails cleanly", () => {
     expect(err(() => parseBtf(good))).toMatchObject({ code: "BTF_BAD_STRING" }); // no leading NUL
     const tiny = parseBtf(new Btf([INT]).encode());
     expect(["BTF_BAD_STRING", "BTF_BAD_TYPE_ID"]).toContain((err(() => parseBtf(good, { base: tiny })) as BtfError).code);
+    expect(err(() => parseBtf(good, { lazy: true }))).toMatchObject({ code: "BTF_BAD_STRING" });
+    expect(lazyErr(good, tiny)).not.toBe("no error");
+    expect(lazyErr(good, parseBtf(new Btf([INT]).encode(), { lazy: true }))).not.toBe("no error");
   });
 
   test("every truncation fails with a BtfError", () => {
-    for (let n = 0; n < good.length; n++) expect(err(() => parseBtf(good.slice(0, n), { base }))).not.toBe("no error");
+    for (let n = 0; n < good.length; n++) {
+      expect(err(() => parseBtf(good.slice(0, n), { base }))).not.toBe("no error");
+      expect(lazyErr(good.slice(0, n))).not.toBe("no error");
+    }
   });
 
-  test("random byte flips: a BtfError or a split whose every reference resolves", () => {
+  test("random byte flips: a BtfError or a split whose every reference resolves; lazily (on either base) the same blobs fail, the others read alike", () => {
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
     let parsed = 0;
@@ -360,7 +358,10 @@ describe("corrupted split BTF gives typed errors", () => {
       const b = good.slice();
       for (let j = 0; j < 1 + (i % 3); j++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
       let back: Btf;
-      try { back = parseBtf(b, { base }); } catch (e) { expect(e).toBeInstanceOf(BtfError); continue; }
+      const lazy = lazyErr(b);
+      try { back = parseBtf(b, { base }); } catch (e) { expect(e).toBeInstanceOf(BtfError); expect([i, lazy]).not.toEqual([i, "no error"]); continue; }
+      expect([i, lazy]).toEqual([i, "no error"]);
+      expect(snapshot(parseBtf(b, { base: lazyBase, lazy: true }).ownTypes())).toBe(snapshot(back.ownTypes()));
       parsed++;
       for (let id = back.startId; id < back.count; id++) for (const r of typeRefs(back.type(id))) expect(r).toBeLessThan(back.count);
     }

@@ -1,35 +1,36 @@
 /**
- * The running kernel's BTF as the loader searches it: vmlinux's, decoded at most once per process
+ * The running kernel's BTF as the loader searches it: vmlinux's, opened at most once per process
  * (the bytes come from @x/sys's process-wide cache, which the kfunc probe reads too), and each
- * loaded module's split BTF on top of it, decoded once per module BTF object.
+ * loaded module's split BTF on top of it, opened once per module BTF object.
+ *
+ * Both are lazy BTF (`parseBtf(bytes, { lazy: true })`): opening only indexes the bytes (vmlinux: about
+ * what libbpf's `btf__new` takes), a lookup indexes the names of the kind it asks for, and a type is
+ * decoded when something (extern resolution, an attach target, CO-RE) first reaches it.
  */
 import { type Btf, type BtfKind, parseBtf } from "@x/btf";
 import { kernelModuleBtfs, vmlinuxBtfBytes } from "@x/sys";
 import type { KernelBtfTypes } from "./load/kernel.js";
 
-/** A kernel BTF object with a name index over its own types. */
-class IndexedBtf implements KernelBtfTypes {
-  readonly #index: Map<string, number[]>;
+/** A kernel BTF object, searched through its own per-kind name index. */
+class KernelBtf implements KernelBtfTypes {
   constructor(
     readonly name: string,
     readonly id: number,
     readonly btf: Btf,
-  ) {
-    this.#index = btf.nameIndex();
-  }
+  ) {}
 
   find(name: string, kind: BtfKind): number | undefined {
-    return this.#index.get(name)?.find((id) => this.btf.type(id).kind === kind);
+    return this.btf.idsByName(name, kind)[0];
   }
 }
 
-let vmlinux: IndexedBtf | undefined;
-/** Decoded module BTFs by BTF object id (a reloaded module gets a new id). */
-const modules = new Map<number, IndexedBtf>();
+let vmlinux: KernelBtf | undefined;
+/** Module BTFs by BTF object id (a reloaded module gets a new id). */
+const modules = new Map<number, KernelBtf>();
 
-/** vmlinux's BTF with a name index (id 0 stands for vmlinux: `ld_imm64` and `fd_array` name it by fd 0). */
-export function vmlinuxTypes(): IndexedBtf {
-  vmlinux ??= new IndexedBtf("vmlinux", 0, parseBtf(vmlinuxBtfBytes()));
+/** vmlinux's BTF, lazy (id 0 stands for vmlinux: `ld_imm64` and `fd_array` name it by fd 0). */
+export function vmlinuxTypes(): KernelBtf {
+  vmlinux ??= new KernelBtf("vmlinux", 0, parseBtf(vmlinuxBtfBytes(), { lazy: true }));
   return vmlinux;
 }
 
@@ -39,7 +40,7 @@ export function* kernelBtfTypes(): Generator<KernelBtfTypes> {
   yield base;
   for (const m of kernelModuleBtfs()) {
     let t = modules.get(m.id);
-    if (!t) modules.set(m.id, (t = new IndexedBtf(m.name, m.id, parseBtf(m.bytes, { base: base.btf }))));
+    if (!t) modules.set(m.id, (t = new KernelBtf(m.name, m.id, parseBtf(m.bytes, { base: base.btf, lazy: true }))));
     yield t;
   }
 }
