@@ -22,6 +22,8 @@ import { type ErrorLocation, XError } from "@x/elf";
  * - `RELOC_UNKNOWN_PROGRAM`: {@link linkProgram} was asked for a program that does not exist.
  * - `RELOC_BAD_CALL_TARGET`: a call or function address that does not land on the start of a `.text` subprogram.
  * - `RELOC_BAD_REFERENCE`: a resolver given to a patch function returned no usable fd or index.
+ * - `RELOC_CORE_MISMATCH`: a CO-RE relocated instruction does not hold the value the compiler should have put there
+ *   (the object's BTF and its instructions disagree).
  */
 export type RelocationErrorCode =
   | "RELOC_TRUNCATED"
@@ -35,7 +37,8 @@ export type RelocationErrorCode =
   | "RELOC_STATIC_PROGRAM"
   | "RELOC_UNKNOWN_PROGRAM"
   | "RELOC_BAD_CALL_TARGET"
-  | "RELOC_BAD_REFERENCE";
+  | "RELOC_BAD_REFERENCE"
+  | "RELOC_CORE_MISMATCH";
 
 /**
  * Thrown for every malformed input `@x/reloc` detects. Match on {@link RelocationError.code}, not on the message.

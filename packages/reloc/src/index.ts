@@ -18,3 +18,4 @@ export * from "./programs.js";
 export * from "./relocations.js";
 export * from "./patch.js";
 export * from "./link.js";
+export * from "./core.js";
