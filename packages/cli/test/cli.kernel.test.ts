@@ -37,6 +37,18 @@ describe.runIf(haveKernel)("xbpf run", () => {
     expect(dns.retval).toBe(2);
   });
 
+  it("a raw tracepoint runs once, with no packet; --btf relocates CO-RE against another BTF than the kernel's", async () => {
+    const own = (await xbpf("run", fixture("core"), "read_task", "--json")).json();
+    const seen = (j: { globals: Global[] }) => j.globals.find((x) => x.name === "seen")!.value as Record<string, unknown>;
+    expect(seen(own)).toMatchObject({ tgid: process.pid, map_type_array: 2 });
+    // core-target.bpf.o's BTF: a 120-byte task_struct, BPF_MAP_TYPE_ARRAY = 42.
+    const r = await xbpf("run", fixture("core"), "read_task", "--btf", fixture("core-target"), "--json");
+    expect(r.code, r.err).toBe(0);
+    expect(seen(r.json())).toMatchObject({ task_size: 120, map_type_array: 42 });
+    const bad = await xbpf("run", fixture("core"), "read_task", "--btf", "/nonexistent.btf", "--json");
+    expect([bad.code, bad.json().error.code]).toEqual([1, "OBJECT_BAD_TARGET_BTF"]);
+  });
+
   it("--repeat runs the program N times in the kernel (the atomics count every run)", async () => {
     const j = (await xbpf("run", fixture("example"), "classify", "--data", udpPacketHex(9), "--repeat", "5", "--json")).json();
     expect(j.repeat).toBe(5);

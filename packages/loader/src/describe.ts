@@ -1,6 +1,7 @@
 /** Plain-data descriptions of an object for display (`xbpf inspect`) and JSON. */
 import { MapFlags, MapType } from "@x/sys/abi";
-import { formatType } from "@x/btf";
+import { coreReloKindName, formatCoreSpec, formatType, parseCoreSpec } from "@x/btf";
+import { rebaseExtInfo } from "@x/reloc";
 import { SectionFlags, SectionType } from "@x/elf";
 import { attachTypeName, progTypeName } from "./section-defs.js";
 import type { ObjectSpec } from "./spec.js";
@@ -23,8 +24,21 @@ export function mapFlagNames(flags: number): string[] {
 
 /** A section as `xbpf inspect` shows it. */
 export interface SectionDescription { index: number; name: string; type: string; size: number; flags: string }
+/** A CO-RE relocation of a program, as `xbpf inspect` shows it. */
+export interface CoreRelocationDescription {
+  /** The instruction, in the program with its subprograms linked. */
+  insn: number;
+  /** `FIELD_BYTE_OFFSET`, `TYPE_EXISTS`, `ENUMVAL_VALUE`… */
+  kind: string;
+  /** The local type and access string, as libbpf prints them: `<byte_off> [5] struct task_struct.pid (0:0 @ offset 0)`. */
+  spec: string;
+}
 /** A program as `xbpf inspect` shows it. */
-export interface ProgramDescription { name: string; section: string; type: string; attachType: string | null; insns: number; autoload: boolean }
+export interface ProgramDescription {
+  name: string; section: string; type: string; attachType: string | null; insns: number; autoload: boolean;
+  /** Its CO-RE relocations (resolved against the kernel's BTF at load). */
+  coreRelocations: CoreRelocationDescription[];
+}
 /** A map as `xbpf inspect` shows it. */
 export interface MapDescription {
   name: string; type: string; keySize: number; valueSize: number; maxEntries: number; flags: string[];
@@ -64,6 +78,7 @@ export function describeObject(spec: ObjectSpec): ObjectDescription {
       flags: (s.flags & SectionFlags.WRITE ? "W" : "") + (s.flags & SectionFlags.ALLOC ? "A" : "") + (s.flags & SectionFlags.EXECINSTR ? "X" : "") + (s.flags & SectionFlags.MERGE ? "M" : "") + (s.flags & SectionFlags.STRINGS ? "S" : ""),
     })),
     programs: spec.programs.map((p) => ({
+      coreRelocations: coreRelocations(spec, p.name),
       name: p.name, section: p.section, type: p.kind ? progTypeName(p.kind.progType).toLowerCase() : "unknown",
       attachType: p.kind?.attachType !== undefined ? attachTypeName(p.kind.attachType).toLowerCase() : null, insns: p.insnCount, autoload: p.autoload,
     })),
@@ -80,4 +95,20 @@ export function describeObject(spec: ObjectSpec): ObjectDescription {
       value: e.kind === "kconfig" ? (spec.kconfigOverrides.get(e.name) ?? null) : null,
     })),
   };
+}
+
+/** A program's CO-RE relocations, in the linked program's instruction order. */
+function coreRelocations(spec: ObjectSpec, program: string): CoreRelocationDescription[] {
+  const sections = spec.btfExt?.coreRelos?.sections;
+  if (!sections?.length || !spec.btf) return [];
+  const relos = rebaseExtInfo(new Map(sections.map((sec) => [sec.section, sec.records])), spec.linked(program).segments);
+  return relos.map((r) => {
+    let text: string;
+    try {
+      text = formatCoreSpec(parseCoreSpec(spec.btf!, r));
+    } catch (e) {
+      text = `(bad record: ${(e as Error).message})`;
+    }
+    return { insn: r.insnOff, kind: coreReloKindName(r.kind) ?? String(r.kind), spec: text };
+  });
 }

@@ -18,8 +18,8 @@ export type ObjectErrorCode =
   | "OBJECT_UNRESOLVED_EXTERN"
   /** A kconfig value (given before load, or in the kernel's config) does not suit its extern, or an extern cannot be resolved. */
   | "OBJECT_BAD_KCONFIG"
-  /** A program has CO-RE relocations the loader cannot apply. */
-  | "OBJECT_UNSUPPORTED_CO_RE"
+  /** The target BTF given for CO-RE cannot be read or has no BTF. */
+  | "OBJECT_BAD_TARGET_BTF"
   /** `spec.load()` on a spec opened through `@x/loader/open`, which has no kernel layer. */
   | "OBJECT_NO_LOADER";
 

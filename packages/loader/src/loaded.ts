@@ -165,6 +165,9 @@ export class LoadedMap {
   }
 }
 
+/** Program types whose BPF_PROG_TEST_RUN takes no repeat count. */
+const RUN_ONCE: ReadonlySet<number> = new Set([ProgType.SYSCALL, ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE]);
+
 /** A program loaded into the kernel. */
 export class LoadedProgram {
   /** @internal */
@@ -180,8 +183,8 @@ export class LoadedProgram {
 
   /** Run the program once (or `repeat` times) in the kernel on `data`/`ctx` (BPF_PROG_TEST_RUN). */
   testRun(options: ProgTestRunOptions = {}): ProgTestRunResult {
-    // A syscall program runs once, and the kernel refuses any repeat count for it but 0.
-    if (this.spec.kind?.progType === ProgType.SYSCALL && options.repeat === undefined) options = { ...options, repeat: 0 };
+    // Syscall and raw tracepoint programs run once: the kernel refuses any repeat count for them but 0.
+    if (RUN_ONCE.has(this.spec.kind?.progType ?? -1) && options.repeat === undefined) options = { ...options, repeat: 0 };
     return progTestRun(this.fd, options);
   }
 

@@ -8,7 +8,7 @@
 export { openObject, ObjectSpec, type MapSpec, type ProgramSpec, type OpenOptions } from "./spec.js";
 export { Variable, imageStorage, type VariableInfo, type VariableStorage } from "./variables.js";
 export { ObjectError, type ObjectErrorCode } from "./errors.js";
-export { describeObject, mapTypeName, mapFlagNames, type ObjectDescription, type MapDescription, type ProgramDescription, type VariableDescription, type SectionDescription, type ExternDescription } from "./describe.js";
+export { describeObject, mapTypeName, mapFlagNames, type ObjectDescription, type MapDescription, type ProgramDescription, type VariableDescription, type SectionDescription, type ExternDescription, type CoreRelocationDescription } from "./describe.js";
 export {
   programKindOf, findSectionDef, sectionDefMatches, progTypeName, attachTypeName, LIBBPF_SECTION_DEFS, SecFlag,
   type ProgramKind, type LibbpfSectionDef, type LibbpfAttachHandler,

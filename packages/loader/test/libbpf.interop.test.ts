@@ -78,7 +78,7 @@ function kernelHasFunc(name: string): boolean {
   return findKernelFuncIds([name]).has(name);
 }
 
-const FIXTURES = ["globals", "big", "sk_lookup", "example", "externs", "kfuncs", "conntrack"] as const;
+const FIXTURES = ["globals", "big", "sk_lookup", "example", "externs", "kfuncs", "conntrack", "core"] as const;
 
 describe.runIf(haveReference).each(FIXTURES)("%s.bpf.o loaded by @x and by libbpf (bpftool loadall)", (name) => {
   const path = fixture(name);

@@ -16,6 +16,8 @@ export const inspect: Command = {
     out("programs\n" + table(["name", "section", "type", "attach", "insns"], d.programs.map((p) => [p.name, p.section, p.type, p.attachType, p.insns])) + "\n");
     out("maps\n" + table(["name", "type", "key", "value", "max", "flags", "section"], d.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags.join("|") || "-", m.section])) + "\n");
     out("variables\n" + table(["name", "section", "offset", "size", "type", "value"], d.variables.map((v) => [v.name, v.section, v.offset, v.size, v.type, valueText(v.value)])));
+    const core = d.programs.flatMap((p) => p.coreRelocations.map((r) => [p.name, r.insn, r.kind, r.spec]));
+    if (core.length) out("\nCO-RE relocations (resolved against the kernel's BTF at load)\n" + table(["program", "insn", "kind", "local type and access"], core));
     if (d.externs.length) {
       out("\nexterns (resolved at load)\n" + table(["name", "kind", "weak", "type", "value"], d.externs.map((e) => [e.name, e.kind, e.weak ? "yes" : "no", e.type, e.value ?? "-"])));
     }

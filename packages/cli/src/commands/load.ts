@@ -5,15 +5,15 @@ import type { Command } from "../command.js";
 import { applySets } from "../options.js";
 
 export const load: Command = {
-  usage: "xbpf load OBJ [--set NAME=VALUE]… [--program NAME]… [--pin DIR] [--json]",
+  usage: "xbpf load OBJ [--set NAME=VALUE]… [--program NAME]… [--pin DIR] [--btf FILE] [--json]",
   run(argv, out) {
-    const args = parseArgs(argv, { flags: ["json"], values: ["pin"], lists: ["set", "program"] });
+    const args = parseArgs(argv, { flags: ["json"], values: ["pin", "btf"], lists: ["set", "program"] });
     const [path, ...rest] = args.positionals;
     if (!path || rest.length) throw new UsageError("expected exactly one object file");
     const spec = openObject(path);
     applySets(spec, args);
     const warnings: string[] = [];
-    const obj = loadObject(spec, { programs: args.lists.get("program"), warn: (w) => warnings.push(w) });
+    const obj = loadObject(spec, { programs: args.lists.get("program"), warn: (w) => warnings.push(w), btf: args.values.get("btf") });
     try {
       const pinned = args.values.has("pin") ? obj.pin(args.values.get("pin")!) : undefined;
       const programs = [...obj.programs.values()].map((p) => {

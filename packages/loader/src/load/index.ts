@@ -20,6 +20,12 @@ export interface LoadOptions {
   readonly logLevel?: number;
   /** Called with warnings (BTF refused by the kernel, binding failures); default: ignored. */
   readonly warn?: (message: string) => void;
+  /**
+   * The BTF CO-RE relocations are computed against instead of the running kernel's (libbpf's
+   * `btf_custom_path`): a path or bytes, raw BTF (as `/sys/kernel/btf/vmlinux`) or an ELF object with
+   * `.BTF`. For kernels without `/sys/kernel/btf/vmlinux`, or to load for another kernel's layout.
+   */
+  readonly btf?: string | Uint8Array;
   /** The kernel to load into (default: this machine's, through @x/sys). Tests pass a fake one. */
   readonly kernel?: Kernel;
 }
@@ -37,6 +43,7 @@ export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedO
     programs: options.programs,
     pinRoot: options.pinRoot ?? "/sys/fs/bpf",
     logLevel: options.logLevel ?? 0,
+    btf: options.btf,
     warn: options.warn ?? (() => {}),
   }, options.kernel ?? systemKernel);
   try {

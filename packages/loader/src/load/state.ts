@@ -1,6 +1,6 @@
 /** What one load computes and makes, shared by its phases, and the one cleanup that undoes it. */
 import type { FeatureName } from "@x/sys";
-import type { LinkedProgram } from "@x/reloc";
+import type { Instruction, LinkedProgram } from "@x/reloc";
 import type { ExtInfo } from "@x/sys";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../spec.js";
 import type { Kernel, KernelFd, MappedRegion } from "./kernel.js";
@@ -13,6 +13,8 @@ export interface LoadSettings {
   readonly pinRoot: string;
   /** Verifier log level for every program. */
   readonly logLevel: number;
+  /** Target BTF for CO-RE instead of the running kernel's (a path or bytes: raw BTF or an ELF object's .BTF). */
+  readonly btf: string | Uint8Array | undefined;
   /** Where warnings go. */
   readonly warn: (message: string) => void;
 }
@@ -43,6 +45,10 @@ export interface ProgramState {
   readonly spec: ProgramSpec;
   /** Subprograms appended, relocations rebased (pure; shared by every load of the spec). */
   readonly linked: LinkedProgram;
+  /** The linked instructions with CO-RE relocations applied (a copy; unset when the program has none). */
+  code?: Instruction[];
+  /** Instructions a CO-RE relocation poisoned, with why (to explain a verifier rejection they cause). */
+  corePoisons?: Map<number, string>;
   /** Instruction bytes with map references patched in (the relocate phase). */
   insns?: Uint8Array;
   /** func_info / line_info for the kernel (the relocate phase). */

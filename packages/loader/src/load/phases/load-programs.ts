@@ -38,7 +38,7 @@ function loadProgram(s: LoadState, p: ProgramState) {
     });
   } catch (e) {
     const sys = e instanceof BpfSyscallError ? e : undefined;
-    const why = sys?.log ? explainLog(s, sys.log) : undefined;
+    const why = sys?.log ? explainLog(s, p, sys.log) : undefined;
     const err = new LoadError("LOAD_PROGRAM", `program '${p.spec.name}' (${p.spec.section}): ${why ? `${why}\n` : ""}${(e as Error).message}`, { object: spec.name, program: p.spec.name, section: p.spec.section, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
     if (!sys) throw err;
     // Only now (off the fast path): was it the program type or attach type this kernel lacks?
@@ -59,11 +59,20 @@ function loadProgram(s: LoadState, p: ProgramState) {
 }
 
 /**
- * What the verifier's last words mean when they are about an extern: a call of helper `2002000000 + N`
- * is the weak kfunc extern #N that did not resolve (libbpf `fixup_log_missing_kfunc_call` rewrites the
- * log the same way); a typed ksym with no address is a kernel without CONFIG_KALLSYMS_ALL.
+ * What the verifier's last words mean when they are about what the loader patched: a call of helper
+ * `195896080` (0xbad2310) is an instruction a failed CO-RE relocation poisoned, and a call of
+ * `2002000000 + N` the weak kfunc extern #N that did not resolve (libbpf's `fixup_verifier_log` rewrites
+ * the log the same way); a typed ksym with no address is a kernel without CONFIG_KALLSYMS_ALL.
  */
-function explainLog(s: LoadState, log: string): string | undefined {
+function explainLog(s: LoadState, p: ProgramState, log: string): string | undefined {
+  const core = /(\d+): \(85\) call unknown#195896080\s*\ninvalid func unknown#195896080/.exec(log);
+  if (core) {
+    const insn = Number(core[1]);
+    // The verifier prints the source line (from line_info) before the instructions it belongs to.
+    const source = log.slice(0, core.index).match(/^; (.*) @ (\S+:\d+)$/gm)?.at(-1)?.replace(/^; (.*) @ (\S+)$/, "$2: $1");
+    const what = p.corePoisons?.get(insn) ?? "a CO-RE relocation failed";
+    return `insn ${insn}: ${what}${source ? ` (${source})` : ""}; guard the access with bpf_core_field_exists() or bpf_core_type_exists() if it may be missing`;
+  }
   const addr = /ldimm64 failed to find the address for kernel symbol '([^']+)'/.exec(log);
   if (addr) {
     return `typed ksym '${addr[1]}' is in the kernel's BTF but has no address in /proc/kallsyms: typed ksyms of variables need a kernel built with CONFIG_KALLSYMS_ALL`;

@@ -18,7 +18,7 @@ export const relocate: Phase = {
     for (const m of s.maps.values()) if (m.spec.section) bySection.set(m.spec.section, m.fd.fd);
     const withExt = s.btf && s.spec.btfExt && s.features.has("btf_func") ? s.btf : undefined;
     for (const p of s.programs) {
-      const mapped = patchMapReferences(p.linked.insns, p.linked.relocations, resolver(s, p, bySection));
+      const mapped = patchMapReferences(p.code ?? p.linked.insns, p.linked.relocations, resolver(s, p, bySection));
       const patched = s.spec.externs.length ? patchExternReferences(mapped, p.linked.relocations, (name, kind) => externTarget(s, name, kind)) : mapped;
       p.insns = encodeInstructions(patched, s.spec.elf.littleEndian);
       p.ext = withExt ? extInfo(s.spec, p, withExt) : {};
