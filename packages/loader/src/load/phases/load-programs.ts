@@ -6,6 +6,7 @@ import { explainProgramFailure } from "../../adapt.js";
 import { LoadError } from "../../errors.js";
 import { kernelObjectName } from "../../names.js";
 import type { Phase } from "../phase.js";
+import { sourceLineOf } from "../source-line.js";
 import type { LoadState, ProgramState } from "../state.js";
 
 export const loadPrograms: Phase = {
@@ -68,8 +69,8 @@ function explainLog(s: LoadState, p: ProgramState, log: string): string | undefi
   const core = /(\d+): \(85\) call unknown#195896080\s*\ninvalid func unknown#195896080/.exec(log);
   if (core) {
     const insn = Number(core[1]);
-    // The verifier prints the source line (from line_info) before the instructions it belongs to.
-    const source = log.slice(0, core.index).match(/^; (.*) @ (\S+:\d+)$/gm)?.at(-1)?.replace(/^; (.*) @ (\S+)$/, "$2: $1");
+    // From the object's line_info: not every kernel prints the source line of each instruction in its log.
+    const source = sourceLineOf(s.spec, p, insn);
     const what = p.corePoisons?.get(insn) ?? "a CO-RE relocation failed";
     return `insn ${insn}: ${what}${source ? ` (${source})` : ""}; guard the access with bpf_core_field_exists() or bpf_core_type_exists() if it may be missing`;
   }
@@ -81,7 +82,8 @@ function explainLog(s: LoadState, p: ProgramState, log: string): string | undefi
   if (!m) return undefined;
   const e = s.spec.externs[Number(m[2]) - POISON_KFUNC_CALL_BASE];
   if (!e) return undefined;
-  return `insn ${m[1]}: kfunc '${e.name}' is referenced but wasn't resolved (it is __weak and this kernel does not have it): guard the call with bpf_ksym_exists(${e.name})`;
+  const source = sourceLineOf(s.spec, p, Number(m[1]));
+  return `insn ${m[1]}: kfunc '${e.name}' is referenced but wasn't resolved (it is __weak and this kernel does not have it)${source ? ` (${source})` : ""}: guard the call with bpf_ksym_exists(${e.name})`;
 }
 
 /**
