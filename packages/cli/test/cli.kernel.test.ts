@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BpfSyscallError, compareKernelVersions, kernelVersion, mapGetFdById, mapInfo, mapLookup, parseKernelVersion, progGetFdById, progInfo } from "@x/sys";
 import { bpffsDir, fixture, haveBpffs, haveKernel } from "../../loader/test/kernel.js";
+import { refusedByPolicy } from "../../sys/test/refused.js";
 import { udpPacketHex, xbpf } from "./xbpf.js";
 
 const cleanups: (() => void)[] = [];
@@ -139,10 +140,16 @@ describe.runIf(haveKernel)("xbpf probe", () => {
     expect(j.kernel).toBe(kernelVersion().release);
     const running = parseKernelVersion(j.kernel);
     expect(j.features.length).toBeGreaterThan(5);
+    const refused: Error[] = [];
     for (const f of j.features as { name: string; status: string; supported: boolean; since: string; error: string | null }[]) {
       expect(["supported", "missing", "unknown"], f.name).toContain(f.status);
       expect(f.supported, f.name).toBe(f.status === "supported");
       if (compareKernelVersions(parseKernelVersion(f.since), running) <= 0) {
+        const policy = refusedByPolicy(f);
+        if (policy) {
+          refused.push(policy);
+          continue;
+        }
         expect(f.status, `${f.name} (since ${f.since}): ${f.error}`).toBe("supported");
         expect(f.error).toBeNull();
       }
@@ -150,6 +157,8 @@ describe.runIf(haveKernel)("xbpf probe", () => {
     // What every kernel test here relies on.
     const names = new Map((j.features as { name: string; supported: boolean }[]).map((f) => [f.name, f.supported]));
     for (const n of ["global_data", "btf", "map_freeze", "rdonly_prog"]) expect(names.get(n), n).toBe(true);
+    // Everything else checked: a feature this kernel refuses by policy makes the test unsupported.
+    if (refused[0]) throw refused[0];
   });
 
   it("text output is a table with one line per feature", async () => {

@@ -136,6 +136,7 @@ describe.skipIf((!hasClang || !hasReadelf) && !process.env.CI)("big-endian objec
     expect(be.sections.map((s) => [s.name, s.type])).toEqual(le.sections.map((s) => [s.name, s.type]));
     expect(be.symbols.map((s) => [s.name, s.type, s.binding])).toEqual(le.symbols.map((s) => [s.name, s.type, s.binding]));
     expect(be.relocations.map((r) => [r.section.name, r.target.name])).toEqual(le.relocations.map((r) => [r.section.name, r.target.name]));
-    expect(be.section("license")!.data).toEqual(le.section("license")!.data);
+    // Not every fixture has a license (core-target.bpf.c is only a BTF carrier).
+    expect(be.section("license")?.data).toEqual(le.section("license")?.data);
   });
 });

@@ -113,6 +113,7 @@ export {
 export { findFuncIds, findKernelFuncIds } from "./probes/vmlinux-funcs.js";
 export { FileCache, VMLINUX_BTF_PATH, vmlinuxBtfBytes, vmlinuxBtfCache } from "./kernel/vmlinux.js";
 export { ProcessCache } from "./kernel/cache.js";
+export { Capability, effectiveCapabilities, hasAllBpfCapabilities } from "./kernel/capabilities.js";
 export {
   KALLSYMS_PATH,
   Kallsyms,

@@ -9,6 +9,7 @@
  */
 import { XError } from "@x/elf";
 import { BpfSyscallError } from "../errors.js";
+import { hasAllBpfCapabilities } from "../kernel/capabilities.js";
 
 /** `supported`, `missing`, or `unknown` (the probe could not tell; see the reason). */
 export type ProbeStatus = "supported" | "missing" | "unknown";
@@ -104,6 +105,9 @@ const HINTS: Readonly<Record<string, string>> = {
   ENFILE: "the system has too many open files",
 };
 
+/** EPERM although the process holds every capability bpf(2) checks. */
+const POLICY_HINT = "this process has CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_PERFMON, so the kernel refuses it by policy (a security module, or a hardened or sandboxed kernel)";
+
 /**
  * A probe could not tell whether the running kernel has a feature (permission, resources, an
  * unreadable file…), so nothing may be decided from it. `code` is `PROBE_INCONCLUSIVE`.
@@ -117,7 +121,7 @@ export class ProbeInconclusiveError extends XError<"PROBE_INCONCLUSIVE"> {
     /** errno name (or `fs` code) behind it, when there is one. */
     readonly errno?: string,
   ) {
-    const hint = errno && HINTS[errno] ? `; ${HINTS[errno]}` : "";
+    const hint = errno === "EPERM" && hasAllBpfCapabilities() ? `; ${POLICY_HINT}` : errno && HINTS[errno] ? `; ${HINTS[errno]}` : "";
     super("PROBE_INCONCLUSIVE", `cannot tell whether the running kernel supports ${feature}: its probe failed with ${errno ?? "an error"} (${reason})${hint}`);
   }
 }
