@@ -20,7 +20,12 @@ export interface BtfMapDefinition {
   readonly btfValueTypeId: number;
 }
 
+/** Fields given as numbers: `__uint(name, N)` (`int (*name)[N]`); `map_extra` also as `__ulong` (an enum of one value). */
 const INT_FIELDS = ["type", "max_entries", "map_flags", "numa_node", "key_size", "value_size", "pinning", "map_extra"] as const;
+type IntField = (typeof INT_FIELDS)[number];
+
+/** libbpf's `LIBBPF_PIN_NONE` and `LIBBPF_PIN_BY_NAME`, the only pinning values it accepts. */
+const PIN_VALUES: readonly number[] = [0, 1];
 
 /** Parse every variable of the `.maps` DATASEC into a map definition. */
 export function btfMapDefinitions(btf: Btf): BtfMapDefinition[] {
@@ -38,24 +43,47 @@ function bad(map: string, message: string): ObjectError {
   return new ObjectError("OBJECT_BAD_MAP_DEFINITION", `map '${map}': ${message}`, { map, section: ".maps" });
 }
 
+/** The number a `__uint()` field holds (libbpf `get_map_field_int`): the element count of the array it points to. */
+function uintField(btf: Btf, map: string, field: string, typeId: number): number {
+  const ptr = btf.type(btf.resolve(typeId));
+  if (ptr.kind !== "PTR") throw bad(map, `attr '${field}': expected PTR (declared with __uint()), got ${ptr.kind}`);
+  const arr = btf.type(ptr.type);
+  if (arr.kind !== "ARRAY") throw bad(map, `attr '${field}': type [${ptr.type}] is ${arr.kind}, expected ARRAY (declared with __uint())`);
+  return arr.nelems;
+}
+
+/** A `__uint()` or `__ulong()` field (libbpf `get_map_field_long`): `__ulong` is an anonymous enum of one value. */
+function ulongField(btf: Btf, map: string, field: string, typeId: number): bigint {
+  const t = btf.type(btf.resolve(typeId));
+  if (t.kind === "PTR") return BigInt(uintField(btf, map, field, typeId));
+  if (t.kind !== "ENUM" && t.kind !== "ENUM64") throw bad(map, `attr '${field}': expected ENUM or ENUM64 (declared with __ulong()), got ${t.kind}`);
+  if (t.values.length !== 1) throw bad(map, `attr '${field}': invalid __ulong (an enum of ${t.values.length} values, expected 1)`);
+  const v = t.values[0]!.value;
+  // An ENUM holds 32 bits (signed or not); the field is the u64 those bits mean, as libbpf reads it.
+  return typeof v === "bigint" ? BigInt.asUintN(64, v) : BigInt(v >>> 0);
+}
+
+/** The type a `__type(name, T)` field names (`T *name`). */
+function typeField(btf: Btf, map: string, field: string, typeId: number): number {
+  const ptr = btf.type(btf.resolve(typeId));
+  if (ptr.kind !== "PTR") throw bad(map, `attr '${field}': expected PTR (declared with __type()), got ${ptr.kind}`);
+  return ptr.type;
+}
+
 function parseDefinition(btf: Btf, name: string, typeId: number): BtfMapDefinition {
   const def = btf.type(btf.resolve(typeId));
   if (def.kind !== "STRUCT") throw bad(name, `definition is ${def.kind}, expected a struct`);
-  const ints = new Map<string, number>();
+  const ints = new Map<IntField, number>();
+  let mapExtra = 0n;
   let keyType = 0, valueType = 0;
   for (const m of def.members) {
-    if ((INT_FIELDS as readonly string[]).includes(m.name)) {
-      // __uint(name, val) is `int (*name)[val]`: the value is the array's element count.
-      const ptr = btf.type(btf.resolve(m.type));
-      const arr = ptr.kind === "PTR" ? btf.type(ptr.type) : undefined;
-      if (arr?.kind !== "ARRAY") throw bad(name, `field '${m.name}' is not declared with __uint()`);
-      ints.set(m.name, arr.nelems);
+    if (m.name === "map_extra") {
+      mapExtra = ulongField(btf, name, m.name, m.type);
+    } else if ((INT_FIELDS as readonly string[]).includes(m.name)) {
+      ints.set(m.name as IntField, uintField(btf, name, m.name, m.type));
     } else if (m.name === "key" || m.name === "value") {
-      // __type(name, T) is `T *name`.
-      const ptr = btf.type(btf.resolve(m.type));
-      if (ptr.kind !== "PTR") throw bad(name, `field '${m.name}' is not declared with __type()`);
-      if (m.name === "key") keyType = ptr.type;
-      else valueType = ptr.type;
+      if (m.name === "key") keyType = typeField(btf, name, m.name, m.type);
+      else valueType = typeField(btf, name, m.name, m.type);
     } else if (m.name === "values") {
       throw bad(name, "initial 'values' (map-in-map and program array slots) are not supported yet");
     } else {
@@ -64,11 +92,13 @@ function parseDefinition(btf: Btf, name: string, typeId: number): BtfMapDefiniti
   }
   const type = ints.get("type");
   if (type === undefined) throw bad(name, "no 'type' field");
+  const pinning = ints.get("pinning") ?? 0;
+  if (!PIN_VALUES.includes(pinning)) throw bad(name, `invalid pinning value ${pinning} (LIBBPF_PIN_NONE 0 or LIBBPF_PIN_BY_NAME 1)`);
   const sized = (field: "key_size" | "value_size", btfType: number) => {
     const explicit = ints.get(field);
     if (!btfType) return explicit ?? 0;
     const size = btf.sizeof(btfType);
-    if (explicit !== undefined && explicit !== size) throw bad(name, `${field} ${explicit} conflicts with the BTF type's size ${size}`);
+    if (explicit !== undefined && explicit !== size) throw bad(name, `conflicting ${field === "key_size" ? "key" : "value"} size ${explicit} != ${size} (${field} and the BTF type's size)`);
     return size;
   };
   return {
@@ -79,8 +109,8 @@ function parseDefinition(btf: Btf, name: string, typeId: number): BtfMapDefiniti
     maxEntries: ints.get("max_entries") ?? 0,
     flags: ints.get("map_flags") ?? 0,
     numaNode: ints.get("numa_node") ?? 0,
-    mapExtra: BigInt(ints.get("map_extra") ?? 0),
-    pinning: ints.get("pinning") ?? 0,
+    mapExtra,
+    pinning,
     btfKeyTypeId: keyType,
     btfValueTypeId: valueType,
   };
