@@ -6,11 +6,13 @@ import {
   mapDelete, mapInfo, mapKeys, mapLookup, mapUpdate, objPin, progInfo, progTestRun, type ProgTestRunOptions, type ProgTestRunResult,
 } from "@x/sys";
 import { ProgType } from "@x/sys/abi";
+import { Arena } from "./arena-view.js";
 import { userValueSize } from "./cpus.js";
 import { ObjectError } from "./errors.js";
 import type { KernelFd, MappedRegion } from "./load/kernel.js";
 import type { LoadState } from "./load/state.js";
 import { Resources } from "./resources.js";
+import { mappedStorage, syscallStorage } from "./storage.js";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "./spec.js";
 import { Variable, type VariableStorage, variableInfo } from "./variables.js";
 
@@ -26,6 +28,8 @@ export class LoadedMap {
   /** For internal maps: how variables reach the section. */
   readonly access: DataAccess | undefined;
   readonly #memory: MappedRegion | undefined;
+  /** Where the section's bytes start in the mapping (an arena's globals may be at its end). */
+  readonly #base: number;
   readonly #btf: Btf | undefined;
   /** The object this map was loaded with (for error locations); none for a map opened by its pin. */
   readonly #object: string | undefined;
@@ -35,9 +39,10 @@ export class LoadedMap {
     readonly spec: MapSpec,
     /** The map's fd handle (owned by the loaded object). */
     readonly fd: KernelFd,
-    options: { btf?: Btf; pinPath?: string; memory?: MappedRegion; object?: string } = {},
+    options: { btf?: Btf; pinPath?: string; memory?: MappedRegion; object?: string; base?: number } = {},
   ) {
     this.#btf = options.btf;
+    this.#base = options.base ?? 0;
     this.#object = options.object;
     this.pinPath = options.pinPath;
     this.#memory = options.memory;
@@ -58,47 +63,13 @@ export class LoadedMap {
 
   /** @internal Storage for the variables of this section. */
   storage(isDisposed: () => boolean): VariableStorage {
-    const size = this.spec.valueSize;
     const check = () => {
       if (isDisposed()) throw new ObjectError("OBJECT_DISPOSED", `map '${this.name}' belongs to a disposed object`, this.#where());
     };
     const readOnly = this.spec.freeze ? `the section is read-only after load (${this.spec.section} is frozen; set it before load)` : undefined;
-    const key = new Uint8Array(4);
-    if (this.#memory) {
-      const mem = this.#memory;
-      return {
-        read: (offset, length) => {
-          check();
-          return mem.read(offset, length);
-        },
-        write: (offset, bytes) => {
-          check();
-          mem.write(offset, bytes);
-        },
-        writable: () => {
-          check();
-          return readOnly ?? true;
-        },
-      };
-    }
-    const whole = () => {
-      check();
-      const value = new Uint8Array(size);
-      mapLookup(this.fd, key, value);
-      return value;
-    };
-    return {
-      read: (offset, length) => whole().slice(offset, offset + length),
-      write: (offset, bytes) => {
-        const value = whole();
-        value.set(bytes, offset);
-        mapUpdate(this.fd, key, value);
-      },
-      writable: () => {
-        check();
-        return readOnly ?? true;
-      },
-    };
+    return this.#memory
+      ? mappedStorage(this.#memory, this.#base, { check, readOnly })
+      : syscallStorage(this.fd, this.spec.valueSize, { check, readOnly });
   }
 
   /**
@@ -210,6 +181,8 @@ export class LoadedObject {
   readonly programs: ReadonlyMap<string, LoadedProgram>;
   /** The object's BTF as loaded into the kernel, when it was. */
   readonly btfFd: KernelFd | undefined;
+  /** The object's BPF arena, mapped into this process (objects with a `BPF_MAP_TYPE_ARENA` map). */
+  readonly arena: Arena | undefined;
   readonly #resources = new Resources();
   #disposed = false;
 
@@ -218,7 +191,9 @@ export class LoadedObject {
     this.spec = state.spec;
     for (const item of state.owned.splice(0)) this.#resources.add(item);
     const btf = state.spec.btf;
-    this.maps = new Map([...state.maps].map(([name, m]) => [name, new LoadedMap(m.spec, m.fd, { btf, pinPath: m.pinPath, memory: m.memory, object: state.spec.name })]));
+    const arena = state.arena;
+    this.maps = new Map([...state.maps].map(([name, m]) => [name, new LoadedMap(m.spec, m.fd, { btf, pinPath: m.pinPath, memory: m.memory, object: state.spec.name, base: m === arena?.map ? arena.dataOffset : 0 })]));
+    this.arena = arena ? new Arena(arena.map.spec.name, arena.region, arena.dataOffset, btf, state.spec.name, () => this.#disposed) : undefined;
     this.programs = new Map(state.programs.map((p) => [p.spec.name, new LoadedProgram(p.spec, p.fd!)]));
     this.btfFd = state.btf?.fd;
     const vars = new Map<string, Variable>();

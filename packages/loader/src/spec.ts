@@ -6,6 +6,7 @@ import { ElfFile, isXError, SectionFlags, SectionType, SymbolBinding, type ElfSe
 import { collectExterns, type Extern, KCONFIG_SECTION, type Btf, type BtfExt, type BtfValue, parseBtf, parseBtfExt, fixupDatasecs, datasecSourceFromElf, variables as btfVariables } from "@x/btf";
 import { collectRelocations, dataSectionKind, findPrograms, isExternSymbol, linkProgram, type LinkedProgram, type ProgramRelocation, type ProgramSymbol } from "@x/reloc";
 import { MapFlags, MapType } from "@x/sys/abi";
+import { attachArenaData } from "./arena.js";
 import { btfMapDefinitions } from "./btf-maps.js";
 import { ObjectError } from "./errors.js";
 import { internalMapName, objectNameFromPath } from "./names.js";
@@ -21,7 +22,7 @@ export interface MapSpec {
   name: string;
   /** `btf` for `.maps` definitions; the data section kind for internal maps (`kconfig`: the values of kconfig externs). */
   readonly origin: "btf" | "data" | "rodata" | "bss" | "kconfig";
-  /** For internal maps: the ELF section it holds. */
+  /** For internal maps: the ELF section it holds; for the arena map, the `__arena` globals' section. */
   readonly section?: string;
   type: number;
   keySize: number;
@@ -35,7 +36,10 @@ export interface MapSpec {
   pinning: number;
   btfKeyTypeId: number;
   btfValueTypeId: number;
-  /** Internal maps: the initial value (the section's bytes; zeros for `.bss`). Edited by variable writes. */
+  /**
+   * Internal maps: the initial value (the section's bytes; zeros for `.bss`). The arena map: its
+   * globals' initial image (copied into the arena at load). Edited by variable writes.
+   */
   readonly image?: Uint8Array;
   /** Internal maps: whether user space may map it (libbpf: a DATASEC with at least one non-static variable). */
   readonly mmapable: boolean;
@@ -118,7 +122,7 @@ export class ObjectSpec {
     for (const sym of elf.symbols) if (isExternSymbol(sym)) externSymbols.push({ name: sym.name, weak: sym.binding === SymbolBinding.WEAK });
     const externs = externSymbols.length ? collectExterns(btf, externSymbols) : undefined;
     this.externs = externs?.externs ?? [];
-    this.maps = [...(btf ? btfMaps(btf) : []), ...internalMaps(name, elf, btf)];
+    this.maps = [...attachArenaData(name, elf, btf ? btfMaps(btf) : []), ...internalMaps(name, elf, btf)];
     if (externs?.kconfigSize) this.maps.push(kconfigMap(name, btf, externs.kconfigSize));
   }
 

@@ -135,6 +135,22 @@ export class FakeKernel implements Kernel {
     };
   }
 
+  mapArena(map: KernelFd, shape: { size: number; address: bigint }) {
+    this.#op(`mmap arena ${this.name(map)} ${shape.size} at 0x${shape.address.toString(16)}`);
+    const bytes = new Uint8Array(shape.size);
+    return {
+      address: shape.address || 0x7f0000000000n,
+      length: shape.size,
+      read: (offset: number, length: number) => bytes.slice(offset, offset + length),
+      write: (offset: number, data: Uint8Array) => bytes.set(data, offset),
+      [Symbol.dispose]: () => this.ops.push(`munmap ${this.name(map)}`),
+    };
+  }
+
+  pageSize(): number {
+    return 4096;
+  }
+
   version() {
     return { release: "6.18.0-fake", major: 6, minor: 18, patch: 0, code: (6 << 16) | (18 << 8) };
   }

@@ -14,6 +14,11 @@ import type { ProgramRelocation, ProgramSymbol, RelocSection, RelocSource, Reloc
 export const MAPS_SECTION = ".maps";
 /** Name of the arena globals section (`__arena`), relocated like data against the object's ARENA map. */
 export const ARENA_SECTION = ".addr_space.1";
+/** The arena section's names: clang's, and `.arena.1` of LLVM 18's first arena support. */
+export const ARENA_SECTIONS: readonly string[] = [ARENA_SECTION, ".arena.1"];
+
+/** The older home of `bpf_metadata_*` variables (today they live in `.rodata`). */
+export const METADATA_SECTION = ".metadata";
 
 /** What a section holds, as far as relocations are concerned. */
 export type DataSectionKind = "data" | "rodata" | "bss" | "arena";
@@ -21,7 +26,8 @@ export type DataSectionKind = "data" | "rodata" | "bss" | "arena";
 /**
  * Classify a global-data section like libbpf `bpf_object__elf_collect`: non-empty `PROGBITS`
  * `.data`/`.data.*` and `.rodata`/`.rodata.*` (string literal sections such as `.rodata.str1.1`
- * included), `NOBITS` `.bss`/`.bss.*`, and the arena section. Anything else is undefined.
+ * included), `NOBITS` `.bss`/`.bss.*`, and the arena section; also `.metadata`, as read-only data.
+ * Anything else is undefined.
  */
 export function dataSectionKind(section: Pick<RelocSection, "name" | "type" | "size" | "flags">): DataSectionKind | undefined {
   const { name } = section;
@@ -31,7 +37,10 @@ export function dataSectionKind(section: Pick<RelocSection, "name" | "type" | "s
   if (section.type !== SectionType.PROGBITS || section.size === 0 || isExecutableSection(section)) return undefined;
   if (name === ".data" || name.startsWith(".data.")) return "data";
   if (name === ".rodata" || name.startsWith(".rodata.")) return "rodata";
-  if (name === ARENA_SECTION) return "arena";
+  // The read-only section the BPF metadata patches first proposed for `bpf_metadata_*` variables
+  // (libbpf skips it; it is read-only data like .rodata, and is bound to every program).
+  if (name === METADATA_SECTION) return "rodata";
+  if (ARENA_SECTIONS.includes(name)) return "arena";
   return undefined;
 }
 

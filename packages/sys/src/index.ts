@@ -61,7 +61,7 @@ export {
   type BtfInfo,
   type ObjInfo,
 } from "./obj.js";
-export { mmapMap, mmapSize, mappingCount, MappedMemory, type MmapOptions } from "./mmap.js";
+export { mmapAt, mmapMap, mmapSize, mappingCount, MappedMemory, type MmapAtOptions, type MmapOptions } from "./mmap.js";
 export { pageSize } from "./native.js";
 export {
   FEATURES,

@@ -12,11 +12,14 @@
 import { Errno } from "./abi/errno.js";
 import { MappedMemoryError, SyscallError } from "./errors.js";
 import { rawFd, type FdLike } from "./fd.js";
-import { foreignView, pageSize, sysMmap, sysMunmap } from "./native.js";
+import { foreignView, pageSize, pointerAddress, sysMmap, sysMmapAt, sysMunmap } from "./native.js";
 
 const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
 const MAP_SHARED = 0x1;
+const MAP_FIXED = 0x10;
+/** Linux 4.17: MAP_FIXED that fails with EEXIST instead of replacing what is mapped there. */
+const MAP_FIXED_NOREPLACE = 0x100000;
 
 interface Mapping {
   ptr: unknown;
@@ -71,6 +74,8 @@ export class MappedMemory implements Disposable {
   readonly length: number;
   /** Whether the mapping is PROT_READ only (writes are refused). */
   readonly readonly: boolean;
+  /** The address the mapping starts at in this process (what an arena's pointers are relative to). */
+  readonly address: bigint;
 
   /** @internal Use {@link mmapMap}. */
   constructor(ptr: unknown, length: number, readonly: boolean) {
@@ -80,6 +85,7 @@ export class MappedMemory implements Disposable {
     this.#bytes = new Uint8Array(ab);
     this.length = length;
     this.readonly = readonly;
+    this.address = pointerAddress(ptr);
     liveMappings++;
     registry.register(this, this.#map, this);
   }
@@ -211,4 +217,40 @@ export function mmapMap(map: FdLike, size: number, o: MmapOptions = {}): MappedM
   const r = sysMmap(size, PROT_READ, MAP_SHARED, fd);
   if (r.errno !== 0) throw new SyscallError("mmap", r.errno, `fd ${fd}, ${size} bytes, PROT_READ`);
   return new MappedMemory(r.ptr, size, true);
+}
+
+/** Options of {@link mmapAt}. */
+export interface MmapAtOptions {
+  /** Page-aligned address to map at; `0n` lets the kernel choose. */
+  readonly address: bigint;
+  /**
+   * With an address: `false` (default) maps exactly there or fails with EEXIST when something is
+   * already mapped in the range (MAP_FIXED_NOREPLACE: a JavaScript process has mappings it cannot
+   * see, such as its heap); `true` is MAP_FIXED, which silently replaces them (libbpf's choice).
+   */
+  readonly replace?: boolean;
+  /** PROT_READ|PROT_WRITE (default) or PROT_READ only. */
+  readonly writable?: boolean;
+}
+
+/**
+ * mmap `size` bytes of a map (`MAP_SHARED`, offset 0) at a chosen address: a BPF arena is mapped at
+ * its `map_extra`, which is where the pointers its programs store point. Kernels before 4.17 take
+ * MAP_FIXED_NOREPLACE as a hint: a mapping elsewhere is undone and reported as EEXIST.
+ */
+export function mmapAt(map: FdLike, size: number, o: MmapAtOptions): MappedMemory {
+  if (!Number.isInteger(size) || size <= 0) throw new RangeError(`mmap size must be a positive integer, got ${size}`);
+  if (o.address % BigInt(pageSize()) !== 0n) throw new RangeError(`mmap address 0x${o.address.toString(16)} is not page-aligned`);
+  const fd = rawFd(map);
+  const writable = o.writable ?? true;
+  const prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+  const fixed = o.address === 0n ? 0 : o.replace ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+  const what = `fd ${fd}, ${size} bytes at 0x${o.address.toString(16)}${fixed === MAP_FIXED ? " (MAP_FIXED)" : fixed ? " (MAP_FIXED_NOREPLACE)" : ""}`;
+  const r = sysMmapAt(o.address, size, prot, MAP_SHARED | fixed, fd);
+  if (r.errno !== 0) throw new SyscallError("mmap", r.errno, what);
+  if (o.address !== 0n && pointerAddress(r.ptr) !== o.address) {
+    sysMunmap(r.ptr, size);
+    throw new SyscallError("mmap", Errno.EEXIST, `${what}: the kernel placed it at 0x${pointerAddress(r.ptr).toString(16)} instead (the range is taken)`);
+  }
+  return new MappedMemory(r.ptr, size, !writable);
 }

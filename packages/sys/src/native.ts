@@ -21,6 +21,7 @@ interface Libc {
   syscall: Fn;
   close: Fn;
   mmap: Fn;
+  mmapAt: Fn;
   munmap: Fn;
   sysconf: Fn;
   strerror: Fn;
@@ -40,6 +41,8 @@ function load(): Libc {
     syscall: lib.func("long syscall(long nr, long cmd, void *attr, unsigned long size)") as Fn,
     close: lib.func("int close(int fd)") as Fn,
     mmap: lib.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)") as Fn,
+    // The same function with the address as a number, for mappings at a chosen address (arenas).
+    mmapAt: lib.func("mmap", "void *", ["uint64_t", "size_t", "int", "int", "int", "int64_t"]) as Fn,
     munmap: lib.func("int munmap(void *addr, size_t length)") as Fn,
     sysconf: lib.func("long sysconf(int name)") as Fn,
     strerror: lib.func("const char *strerror(int errnum)") as Fn,
@@ -73,6 +76,19 @@ export function sysMmap(length: number, prot: number, flags: number, fd: number)
   const ptr = l.mmap(null, length, prot, flags, fd, 0);
   if (ptr === null || l.koffi.address(ptr) === 0xffffffffffffffffn) return { ptr: null, errno: l.koffi.errno() };
   return { ptr, errno: 0 };
+}
+
+/** mmap(2) at `address` (a hint, or exact with MAP_FIXED / MAP_FIXED_NOREPLACE in `flags`); returns the pointer or the errno. */
+export function sysMmapAt(address: bigint, length: number, prot: number, flags: number, fd: number): { ptr: unknown; errno: number } {
+  const l = load();
+  const ptr = l.mmapAt(address, length, prot, flags, fd, 0);
+  if (ptr === null || l.koffi.address(ptr) === 0xffffffffffffffffn) return { ptr: null, errno: l.koffi.errno() };
+  return { ptr, errno: 0 };
+}
+
+/** The address a foreign pointer holds. */
+export function pointerAddress(ptr: unknown): bigint {
+  return load().koffi.address(ptr);
 }
 
 /** munmap(2); returns errno or 0. */

@@ -5,7 +5,7 @@
  */
 import {
   btfLoad, type FeatureName, hasFeature, kallsymsAddress, kernelConfig, libbpfKernelVersionCode, openBtfById, kernelVersion, type MapCreateOptions, mapCreate, mapFreeze, mapInfo, type MapInfo,
-  MapFd, mapUpdate, mmapMap, mmapSize, objGet, objPin, type ProgLoadOptions, probeAttachType, probeProgType, progBindMap, progLoad,
+  MapFd, mapUpdate, mmapAt, mmapMap, mmapSize, objGet, pageSize, objPin, type ProgLoadOptions, probeAttachType, probeProgType, progBindMap, progLoad,
   type KernelVersion, type TypeProbeResult,
 } from "@x/sys";
 import type { Btf, BtfKind } from "@x/btf";
@@ -23,6 +23,14 @@ export interface MappedRegion extends Disposable {
   read(offset: number, length: number): Uint8Array;
   /** Store `bytes` at `offset`. */
   write(offset: number, bytes: Uint8Array): void;
+}
+
+/** An arena's user-space range, mapped at the address its pointers are relative to. */
+export interface ArenaRegion extends MappedRegion {
+  /** Where the range starts in this process. */
+  readonly address: bigint;
+  /** Its length in bytes (one page per arena entry). */
+  readonly length: number;
 }
 
 /** What a pinned path holds, when it holds a map. */
@@ -90,6 +98,13 @@ export interface Kernel {
    * kernel refuses a writable mapping, as for a frozen map).
    */
   mapMemory(map: KernelFd, shape: { valueSize: number; maxEntries: number; writable: boolean }): MappedRegion;
+  /**
+   * `mmap` of an arena's whole range (`MAP_SHARED`, read-write), at `address` when non-zero (its
+   * `map_extra`: exactly there, never over another mapping), else where the kernel chooses.
+   */
+  mapArena(map: KernelFd, shape: { size: number; address: bigint }): ArenaRegion;
+  /** The system page size (arena sizes and offsets are in pages). */
+  pageSize(): number;
   /** The running kernel's version (kprobes' `kern_version`, messages). */
   version(): KernelVersion;
   /** Possible CPUs (perf event arrays of 0 entries get one slot each). */
@@ -139,6 +154,11 @@ export const systemKernel: Kernel = {
     }
   },
   mapMemory: (map, { valueSize, maxEntries, writable }) => mmapMap(map, mmapSize(valueSize, maxEntries), { writable }),
+  mapArena(map, { size, address }) {
+    const mem = mmapAt(map, size, { address });
+    return { address: mem.address, length: mem.length, read: (o, n) => mem.read(o, n), write: (o, b) => mem.write(o, b), [Symbol.dispose]: () => mem.unmap() };
+  },
+  pageSize,
   version: kernelVersion,
   possibleCpus,
   vmlinuxTypeId: kernelTypeId,

@@ -12,6 +12,7 @@ import { createMaps } from "./phases/create-maps.js";
 import { externs } from "./phases/externs.js";
 import { freezeMaps } from "./phases/freeze-maps.js";
 import { loadPrograms } from "./phases/load-programs.js";
+import { mapArena } from "./phases/map-arena.js";
 import { mapMemory } from "./phases/map-memory.js";
 import { probe } from "./phases/probe.js";
 import { relocate } from "./phases/relocate.js";
@@ -25,6 +26,7 @@ export const LOAD_PHASES: readonly Phase[] = [
   coRe, // CO-RE relocations against the kernel's BTF
   loadBtf, // sanitised for this kernel
   createMaps, // BTF key/value types, flags, pins
+  mapArena, // the arena mapped at its address, with the __arena globals copied in
   writeData, // initial images of data sections
   freezeMaps, // .rodata* before any program loads
   relocate, // map fds into ld_imm64s, func/line info

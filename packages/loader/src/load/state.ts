@@ -3,7 +3,7 @@ import type { FeatureName } from "@x/sys";
 import type { Instruction, LinkedProgram } from "@x/reloc";
 import type { ExtInfo } from "@x/sys";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../spec.js";
-import type { Kernel, KernelFd, MappedRegion } from "./kernel.js";
+import type { ArenaRegion, Kernel, KernelFd, MappedRegion } from "./kernel.js";
 
 /** Options of a load (see `LoadOptions`), with defaults applied. */
 export interface LoadSettings {
@@ -103,6 +103,8 @@ export class LoadState {
   btf: LoadedBtfState | undefined;
   /** Externs by name, once resolved. */
   readonly externs = new Map<string, ResolvedExtern>();
+  /** The object's arena, once mapped: where its globals are (see `arenaDataOffset`). */
+  arena: { readonly map: MapState; readonly region: ArenaRegion; readonly dataOffset: number } | undefined;
   /** The `.kconfig` map's value, once the externs are resolved. */
   kconfigImage: Uint8Array | undefined;
   /**

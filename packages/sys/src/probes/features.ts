@@ -40,6 +40,7 @@ export type FeatureName =
   | "rdonly_prog"
   | "prog_bind_map"
   | "arena"
+  | "ldimm64_full_range_off"
   | "btf_qmark_datasec"
   | "exp_attach_type"
   | "module_btf"
@@ -288,6 +289,26 @@ const DEFS: readonly FeatureInfo[] = [
     minKernel: "6.9",
     description: "BPF_MAP_TYPE_ARENA (memory shared between programs and user space)",
     probe: () => mapCreate({ type: MapType.ARENA, keySize: 0, valueSize: 0, maxEntries: 1, flags: MapFlags.BPF_F_MMAPABLE }).close(),
+  },
+  {
+    name: "ldimm64_full_range_off",
+    minKernel: "7.0",
+    description: "ld_imm64 map value offsets past 512 MiB (libbpf then puts arena globals at the end of the arena)",
+    // libbpf probe_ldimm64_full_range_off: an offset of 1 GiB into a 1-byte value is refused either
+    // way; the reason tells whether the verifier still caps direct value offsets.
+    probe: () => {
+      using map = arrayMap(0, 1);
+      const insns = [...asm.ldImm64(1, PseudoLd.MAP_VALUE, map.fd, 1 << 30), asm.mov64Imm(0, 0), asm.exit()];
+      try {
+        progLoad({ type: ProgType.SOCKET_FILTER, insns: encode(insns), license: GPL }).close();
+      } catch (e) {
+        const log = e instanceof BpfSyscallError ? (e.log ?? "") : "";
+        if (/direct value offset of/.test(log)) throw new ProbeAnswer("missing", "the verifier caps ld_imm64 map value offsets (\"direct value offset of 1073741824 is not allowed\")");
+        if (/invalid access to map value pointer/.test(log)) return;
+        throw e;
+      }
+      throw new ProbeAnswer("unknown", "the probe program, an out-of-range map value access, loaded unexpectedly");
+    },
   },
   {
     name: "btf_qmark_datasec",

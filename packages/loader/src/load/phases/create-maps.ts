@@ -5,6 +5,7 @@
  */
 import { mkdirSync, rmSync } from "node:fs";
 import { MapFlags, MapType } from "@x/sys/abi";
+import { isArenaMap } from "../../arena.js";
 import { MAP_TYPES_WITHOUT_BTF } from "../../btf-maps.js";
 import { LoadError } from "../../errors.js";
 import { kernelObjectName } from "../../names.js";
@@ -31,7 +32,8 @@ function createMap(s: LoadState, m: MapSpec): MapState {
   }
   const f = s.features;
   let flags = m.flags;
-  if (m.mmapable && f.has("array_mmap")) flags |= MapFlags.BPF_F_MMAPABLE;
+  // An arena's definition carries BPF_F_MMAPABLE itself (the kernel requires it).
+  if (m.mmapable && !isArenaMap(m) && f.has("array_mmap")) flags |= MapFlags.BPF_F_MMAPABLE;
   if (m.origin !== "btf" && flags & MapFlags.BPF_F_RDONLY_PROG && !f.has("rdonly_prog")) flags &= ~MapFlags.BPF_F_RDONLY_PROG;
   const base = {
     type: m.type,

@@ -6,6 +6,7 @@
 import { BTF_SANITIZE_FEATURES } from "@x/btf";
 import { MapFlags } from "@x/sys/abi";
 import { FEATURES, UnsupportedFeatureError } from "@x/sys";
+import { isArenaMap } from "../../arena.js";
 import type { Phase } from "../phase.js";
 
 export const probe: Phase = {
@@ -15,7 +16,12 @@ export const probe: Phase = {
     const { spec } = s;
     f.probe("prog_name");
     if (spec.btf && f.probe("btf")) for (const name of BTF_SANITIZE_FEATURES) f.probe(name);
-    if (spec.maps.some((m) => m.mmapable)) f.probe("array_mmap");
+    if (spec.maps.some((m) => m.mmapable && !isArenaMap(m))) f.probe("array_mmap");
+    const arena = spec.maps.find(isArenaMap);
+    if (arena && !f.probe("arena")) {
+      throw new UnsupportedFeatureError("arena", FEATURES.arena.minKernel, `map '${arena.name}' is a BPF arena (BPF_MAP_TYPE_ARENA), which needs kernel ≥ ${FEATURES.arena.minKernel} (arena maps)`);
+    }
+    if (arena?.image) f.probe("ldimm64_full_range_off");
     if (spec.maps.some((m) => m.origin !== "btf" && m.flags & MapFlags.BPF_F_RDONLY_PROG)) f.probe("rdonly_prog");
     const frozen = spec.maps.find((m) => m.freeze);
     if (frozen && !f.probe("map_freeze")) {

@@ -4,7 +4,7 @@
  * program (libbpf `adjust_prog_btf_ext_info`).
  */
 import { BpfFuncInfoLayout, BpfLineInfoLayout, type BtfExtFuncInfo, type BtfExtLineInfo } from "@x/btf";
-import { encodeInstructions, type ExternTarget, patchExternReferences, patchMapReferences, rebaseExtInfo } from "@x/reloc";
+import { encodeInstructions, type ExternTarget, patchExternReferences, patchMapReferences, type ProgramRelocation, rebaseExtInfo } from "@x/reloc";
 import type { ExtInfo } from "@x/sys";
 import { LoadError } from "../../errors.js";
 import type { ObjectSpec } from "../../spec.js";
@@ -18,7 +18,7 @@ export const relocate: Phase = {
     for (const m of s.maps.values()) if (m.spec.section) bySection.set(m.spec.section, m.fd.fd);
     const withExt = s.btf && s.spec.btfExt && s.features.has("btf_func") ? s.btf : undefined;
     for (const p of s.programs) {
-      const mapped = patchMapReferences(p.code ?? p.linked.insns, p.linked.relocations, resolver(s, p, bySection));
+      const mapped = patchMapReferences(p.code ?? p.linked.insns, withArenaOffset(s, p.linked.relocations), resolver(s, p, bySection));
       const patched = s.spec.externs.length ? patchExternReferences(mapped, p.linked.relocations, (name, kind) => externTarget(s, name, kind)) : mapped;
       p.insns = encodeInstructions(patched, s.spec.elf.littleEndian);
       p.ext = withExt ? extInfo(s.spec, p, withExt) : {};
@@ -40,6 +40,17 @@ function resolver(s: LoadState, p: ProgramState, bySection: ReadonlyMap<string, 
       return fd;
     },
   };
+}
+
+/**
+ * The relocations with arena globals moved to where the arena holds them (libbpf adds
+ * `arena_data_off` to their symbol offsets). The offset is the ld_imm64's 32-bit immediate.
+ */
+function withArenaOffset(s: LoadState, relocs: readonly ProgramRelocation[]): readonly ProgramRelocation[] {
+  const arena = s.arena;
+  if (!arena?.dataOffset) return relocs;
+  const section = arena.map.spec.section;
+  return relocs.map((r) => (r.kind === "data" && r.targetSection === section ? { ...r, offset: ((r.offset ?? 0) + arena.dataOffset) | 0 } : r));
 }
 
 /** What an extern reference becomes (libbpf `bpf_object__relocate_data`, the extern cases). */

@@ -1,4 +1,5 @@
 /** Write initial data: each data section's image (the values set before load) into its map. */
+import { isArenaMap } from "../../arena.js";
 import type { Phase } from "../phase.js";
 import { mapError } from "./map-error.js";
 
@@ -8,7 +9,8 @@ export const writeData: Phase = {
   name: "write data",
   run(s) {
     for (const m of s.maps.values()) {
-      if (!m.image) continue;
+      // The arena's image went in through its mapping (the map-arena phase).
+      if (!m.image || isArenaMap(m.spec)) continue;
       try {
         s.kernel.updateElement(m.fd, KEY0, m.image);
       } catch (e) {
