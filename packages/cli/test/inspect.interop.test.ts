@@ -22,7 +22,10 @@ function readelf<T>(what: "--sections" | "--symbols", path: string): T[] {
   return j[0][what === "--sections" ? "Sections" : "Symbols"];
 }
 
-const isDataSection = (name: string) => /^\.(data|rodata|bss)(\..+)?$/.test(name);
+/** A section of globals with an internal map of its own (`.metadata`: the older home of bpf_metadata_*). */
+const isDataSection = (name: string) => /^\.(data|rodata|bss)(\..+)?$/.test(name) || name === ".metadata";
+/** A section of globals: those, and the arena's (`__arena` globals, held by the object's arena map). */
+const isGlobalsSection = (name: string) => isDataSection(name) || name === ".addr_space.1";
 
 describe.runIf(haveReference).each(FIXTURES)("xbpf inspect --json %s.bpf.o", (name) => {
   const path = fixture(name);
@@ -61,7 +64,7 @@ describe.runIf(haveReference).each(FIXTURES)("xbpf inspect --json %s.bpf.o", (na
     // offsets of global variables are 0 until fixed up, so offsets come from the symbol table.
     const symbols = new Map(readelf<ReadelfSymbol>("--symbols", path).map((s) => [`${s.Symbol.Section.Name}/${s.Symbol.Name.Name}`, s.Symbol]));
     const want = btf
-      .filter((t) => t.kind === "DATASEC" && isDataSection(t.name))
+      .filter((t) => t.kind === "DATASEC" && isGlobalsSection(t.name))
       .flatMap((sec) => sec.vars!.map((v) => ({ sec: sec.name, v, t: byId.get(v.type_id)! })))
       .filter(({ t }) => t.linkage !== "extern")
       .map(({ sec, v, t }) => {
@@ -82,10 +85,11 @@ describe.runIf(haveReference).each(FIXTURES)("xbpf inspect --json %s.bpf.o", (na
     const want = readelf<ReadelfSection>("--sections", path)
       .map((s) => s.Section)
       .filter((s) => isDataSection(s.Name.Name) && s.Size > 0 && s.Flags.Flags.some((f) => f.Name === "SHF_ALLOC"))
-      .map((s) => ({ section: s.Name.Name, valueSize: s.Size, frozen: s.Name.Name.startsWith(".rodata") }));
-    // The .kconfig map holds no ELF section (its values come from the kernel at load).
+      .map((s) => ({ section: s.Name.Name, valueSize: s.Size, frozen: s.Name.Name.startsWith(".rodata") || s.Name.Name === ".metadata" }));
+    // The .kconfig map holds no ELF section (its values come from the kernel at load); the arena's
+    // section is held by the arena map of .maps.
     const got = d.maps
-      .filter((m: { section: string | null; origin: string }) => m.section !== null && m.origin !== "kconfig")
+      .filter((m: { section: string | null; origin: string }) => m.section !== null && m.origin !== "kconfig" && m.origin !== "btf")
       .map((m: { section: string; valueSize: number; frozen: boolean }) => ({ section: m.section, valueSize: m.valueSize, frozen: m.frozen }));
     expect(got).toEqual(want);
   });

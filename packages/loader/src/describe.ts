@@ -43,6 +43,8 @@ export interface ProgramDescription {
 export interface MapDescription {
   name: string; type: string; keySize: number; valueSize: number; maxEntries: number; flags: string[];
   section: string | null; origin: string; mmapable: boolean; frozen: boolean;
+  /** `map_extra` (an arena's user-space address, a bloom filter's hash count), as a number or a decimal string. */
+  mapExtra: bigint;
 }
 /** A variable as `xbpf inspect` shows it. */
 export interface VariableDescription { name: string; section: string; offset: number; size: number; type: string; linkage: string; value: unknown }
@@ -62,7 +64,11 @@ export interface ObjectDescription {
   name: string; license: string; btf: boolean;
   sections: SectionDescription[]; programs: ProgramDescription[]; maps: MapDescription[]; variables: VariableDescription[];
   externs: ExternDescription[];
+  /** `bpf_metadata_*` variables of the read-only sections, by name without the prefix (what bpftool shows with the program). */
+  metadata: Record<string, unknown>;
 }
+
+const METADATA_PREFIX = "bpf_metadata_";
 
 /** Describe an opened object: sections, programs, maps (internal ones as they will be created) and variables with values. */
 export function describeObject(spec: ObjectSpec): ObjectDescription {
@@ -85,7 +91,7 @@ export function describeObject(spec: ObjectSpec): ObjectDescription {
     maps: spec.maps.map((m) => ({
       name: m.name, type: mapTypeName(m.type), keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries,
       flags: mapFlagNames(m.flags | (m.mmapable ? MapFlags.BPF_F_MMAPABLE : 0)), section: m.section ?? null, origin: m.origin,
-      mmapable: m.mmapable, frozen: m.freeze,
+      mmapable: m.mmapable, frozen: m.freeze, mapExtra: m.mapExtra,
     })),
     variables: [...spec.variables.values()].map((v) => ({
       name: v.name, section: v.section, offset: v.offset, size: v.size, type: v.cType, linkage: v.linkage, value: v.get(),
@@ -94,6 +100,9 @@ export function describeObject(spec: ObjectSpec): ObjectDescription {
       name: e.name, kind: e.kind, weak: e.weak, type: e.typeId && spec.btf ? formatType(spec.btf, e.typeId) : "void",
       value: e.kind === "kconfig" ? (spec.kconfigOverrides.get(e.name) ?? null) : null,
     })),
+    metadata: Object.fromEntries([...spec.variables.values()]
+      .filter((v) => v.readOnly && v.name.startsWith(METADATA_PREFIX))
+      .map((v) => [v.name.slice(METADATA_PREFIX.length), v.get()])),
   };
 }
 

@@ -18,3 +18,4 @@ export { Arena, typeIdByCName } from "./arena-view.js";
 export { LoadedObject, LoadedMap, LoadedProgram, type DataAccess } from "./loaded.js";
 export { LoadError, type LoadErrorCode } from "./errors.js";
 export { openPinnedMap } from "./pinned.js";
+export { listPrograms, openProgram, LiveProgram, METADATA_PREFIX, type LiveMap, type ProgramSummary } from "./kernel-programs.js";

@@ -163,6 +163,6 @@ export function variableInfo(btf: Btf, v: { name: string; section: string; offse
     get cType() {
       return (cType ??= formatType(btf, v.typeId));
     },
-    readOnly: v.section === ".rodata" || v.section.startsWith(".rodata.") || v.section === ".kconfig",
+    readOnly: v.section === ".rodata" || v.section.startsWith(".rodata.") || v.section === ".kconfig" || v.section === ".metadata",
   };
 }

@@ -56,6 +56,8 @@ export {
   progGetFdById,
   mapGetFdById,
   btfGetFdById,
+  mapFdInfo,
+  type MapFdInfo,
   type ProgInfo,
   type MapInfo,
   type BtfInfo,

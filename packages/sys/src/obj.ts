@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { readFileSync } from "node:fs";
 import { GetFdByIdAttr, GetInfoAttr, GetNextIdAttr, ObjAttr } from "./abi/attr.js";
 import { BpfCmd } from "./abi/consts.js";
 import { Errno } from "./abi/errno.js";
@@ -243,4 +244,16 @@ export function mapGetFdById(id: number, openFlags = 0): MapFd {
 /** `BPF_BTF_GET_FD_BY_ID`: open a BTF object by id. */
 export function btfGetFdById(id: number): BtfFd {
   return new BtfFd(bpf(BpfCmd.BTF_GET_FD_BY_ID, GetFdByIdAttr.encode({ btf_id: id }, LE)));
+}
+
+/** What `/proc/self/fdinfo/FD` says of a map that `bpf_map_info` does not. */
+export interface MapFdInfo {
+  /** Frozen with `BPF_MAP_FREEZE` (Linux 5.2): user space can no longer write it. */
+  frozen: boolean;
+}
+
+/** The kernel's fdinfo of a map fd (`frozen` is false where the kernel does not print it). */
+export function mapFdInfo(fd: FdLike): MapFdInfo {
+  const text = readFileSync(`/proc/self/fdinfo/${rawFd(fd)}`, "utf8");
+  return { frozen: /^frozen:\s*1$/m.test(text) };
 }

@@ -14,8 +14,10 @@ export const inspect: Command = {
     out(`object ${d.name}  license ${JSON.stringify(d.license)}  btf ${d.btf ? "yes" : "no"}\n`);
     out("sections\n" + table(["idx", "name", "type", "size", "flags"], d.sections.map((s) => [s.index, s.name, s.type, s.size, s.flags])) + "\n");
     out("programs\n" + table(["name", "section", "type", "attach", "insns"], d.programs.map((p) => [p.name, p.section, p.type, p.attachType, p.insns])) + "\n");
-    out("maps\n" + table(["name", "type", "key", "value", "max", "flags", "section"], d.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags.join("|") || "-", m.section])) + "\n");
+    out("maps\n" + table(["name", "type", "key", "value", "max", "flags", "extra", "section"], d.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags.join("|") || "-", m.mapExtra ? `0x${m.mapExtra.toString(16)}` : "-", m.section])) + "\n");
     out("variables\n" + table(["name", "section", "offset", "size", "type", "value"], d.variables.map((v) => [v.name, v.section, v.offset, v.size, v.type, valueText(v.value)])));
+    const metadata = Object.entries(d.metadata);
+    if (metadata.length) out("\nmetadata (bpf_metadata_*, shown with the loaded program)\n" + table(["name", "value"], metadata.map(([k, v]) => [k, valueText(v)])));
     const core = d.programs.flatMap((p) => p.coreRelocations.map((r) => [p.name, r.insn, r.kind, r.spec]));
     if (core.length) out("\nCO-RE relocations (resolved against the kernel's BTF at load)\n" + table(["program", "insn", "kind", "local type and access"], core));
     if (d.externs.length) {
