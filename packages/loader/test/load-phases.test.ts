@@ -96,6 +96,27 @@ describe("load phases", () => {
     expect(k.ops.every((o) => o.startsWith("probe "))).toBe(true);
   });
 
+  it("an arena on a kernel without arenas: needs kernel ≥ 6.9, before anything is created", () => {
+    const k = new FakeKernel({ arena: false }, { btf: [arenaKfuncs()] });
+    expect(() => loadObject(openObject(fixture("arena")), { kernel: k })).toThrow(expect.objectContaining({
+      name: "UnsupportedFeatureError", feature: "arena", minKernel: "6.9",
+      message: expect.stringMatching(/map 'arena' is a BPF arena \(BPF_MAP_TYPE_ARENA\), which needs kernel ≥ 6\.9 \(arena maps\)/),
+    }));
+    expect(k.ops.every((o) => o.startsWith("probe "))).toBe(true);
+  });
+
+  it("metadata without BPF_PROG_BIND_MAP: the load goes on, and says the metadata is not bound", () => {
+    const k = new FakeKernel({ prog_bind_map: false });
+    const warnings: string[] = [];
+    using _obj = loadObject(openObject(fixture("metadata")), { kernel: k, warn: (w) => warnings.push(w) });
+    expect(k.ops.some((o) => o.startsWith("prog_bind_map"))).toBe(false);
+    expect(warnings).toEqual([expect.stringMatching(/no BPF_PROG_BIND_MAP \(Linux 5\.10\).*\(bpf_metadata_owner, bpf_metadata_version, bpf_metadata_build\)/)]);
+    // With the command, .rodata and .metadata are both bound.
+    const k2 = new FakeKernel();
+    using _obj2 = loadObject(openObject(fixture("metadata")), { kernel: k2 });
+    expect(k2.ops.filter((o) => o.startsWith("prog_bind_map"))).toEqual(["prog_bind_map meta metadata.rodata", "prog_bind_map meta metada.metadata"]);
+  });
+
   it("stop before creating anything when a probe cannot tell", () => {
     const k = new FakeKernel({ array_mmap: "unknown" });
     expect(() => loadObject(openObject(fixture("globals")), { kernel: k })).toThrow(/cannot tell whether it has array_mmap/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SectionIndex, SectionType, SymbolBinding, SymbolType } from "@x/elf";
-import { collectRelocations, findPrograms, type ProgramRelocation, type RelocSource } from "@x/reloc";
+import { collectRelocations, dataSectionKind, findPrograms, type ProgramRelocation, type RelocSource } from "@x/reloc";
 import { craft, fixtureBytes, haveObjdump, I, objdumpRelocations, parseObject, plain, relocationError as err } from "./helpers.js";
 
 const FUNC = { type: SymbolType.FUNC };
@@ -352,5 +352,21 @@ describe("collectRelocations: errors", () => {
     expect(src.sections.find((s) => s.name === ".BTF")!.type).toBe(SectionType.PROGBITS);
     const r = collectRelocations(src);
     expect([...r.values()].flat().every((x: ProgramRelocation) => ["tc", "socket", ".text"].includes(x.section))).toBe(true);
+  });
+});
+
+describe("dataSectionKind", () => {
+  const sec = (name: string, type: number = SectionType.PROGBITS, size = 8) => ({ name, type, size, flags: 3 });
+  it.each([
+    [".data", "data"], [".data.custom", "data"], [".rodata", "rodata"], [".rodata.str1.1", "rodata"], [".metadata", "rodata"],
+    [".addr_space.1", "arena"], [".arena.1", "arena"], [".maps", undefined], ["license", undefined], [".text", undefined],
+  ])("%s is %s", (name, kind) => {
+    expect(dataSectionKind(sec(name))).toBe(kind);
+  });
+  it("bss only as NOBITS, and nothing empty", () => {
+    expect(dataSectionKind(sec(".bss", SectionType.NOBITS))).toBe("bss");
+    expect(dataSectionKind(sec(".bss.x", SectionType.NOBITS))).toBe("bss");
+    expect(dataSectionKind(sec(".data", SectionType.NOBITS))).toBeUndefined();
+    expect(dataSectionKind(sec(".data", SectionType.PROGBITS, 0))).toBeUndefined();
   });
 });
