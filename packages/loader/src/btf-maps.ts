@@ -18,6 +18,17 @@ export interface BtfMapDefinition {
   /** BTF type ids of the key and value (0 when given only as sizes). */
   readonly btfKeyTypeId: number;
   readonly btfValueTypeId: number;
+  /**
+   * `__array(values, …)`: for a map of maps, the inner maps' definition (`NAME.inner`, the template
+   * the outer map is created with); `valuesOffset` is the byte offset of the `values` member in the
+   * definition, where the initial slots' pointers are (one per 8 bytes, relocated in `.rel.maps`).
+   */
+  readonly values?: { readonly offset: number; readonly inner?: BtfMapDefinition };
+}
+
+/** Whether `type` is a map of maps. */
+export function isMapInMap(type: number): boolean {
+  return type === MapType.ARRAY_OF_MAPS || type === MapType.HASH_OF_MAPS;
 }
 
 /** Fields given as numbers: `__uint(name, N)` (`int (*name)[N]`); `map_extra` also as `__ulong` (an enum of one value). */
@@ -35,7 +46,7 @@ export function btfMapDefinitions(btf: Btf): BtfMapDefinition[] {
   return sec.vars.map((vsi) => {
     const v = btf.type(vsi.type);
     if (v.kind !== "VAR") throw bad(`.maps`, `entry [${vsi.type}] is ${v.kind}, expected VAR`);
-    return parseDefinition(btf, v.name, v.type);
+    return parseDefinition(btf, v.name, v.type, false);
   });
 }
 
@@ -70,13 +81,14 @@ function typeField(btf: Btf, map: string, field: string, typeId: number): number
   return ptr.type;
 }
 
-function parseDefinition(btf: Btf, name: string, typeId: number): BtfMapDefinition {
+function parseDefinition(btf: Btf, name: string, typeId: number, isInner: boolean): BtfMapDefinition {
   const def = btf.type(btf.resolve(typeId));
   if (def.kind !== "STRUCT") throw bad(name, `definition is ${def.kind}, expected a struct`);
   const ints = new Map<IntField, number>();
   let mapExtra = 0n;
   let keyType = 0, valueType = 0;
-  for (const m of def.members) {
+  let values: BtfMapDefinition["values"];
+  for (const [i, m] of def.members.entries()) {
     if (m.name === "map_extra") {
       mapExtra = ulongField(btf, name, m.name, m.type);
     } else if ((INT_FIELDS as readonly string[]).includes(m.name)) {
@@ -85,13 +97,21 @@ function parseDefinition(btf: Btf, name: string, typeId: number): BtfMapDefiniti
       if (m.name === "key") keyType = typeField(btf, name, m.name, m.type);
       else valueType = typeField(btf, name, m.name, m.type);
     } else if (m.name === "values") {
-      throw bad(name, "initial 'values' (map-in-map and program array slots) are not supported yet");
+      if (isInner) throw bad(name, "multi-level inner maps are not supported");
+      if (i !== def.members.length - 1) throw bad(name, "'values' member should be last");
+      values = { offset: m.bitOffset / 8, inner: valuesDefinition(btf, name, m.type, ints.get("type")) };
     } else {
       throw bad(name, `unknown field '${m.name}'`);
     }
   }
   const type = ints.get("type");
   if (type === undefined) throw bad(name, "no 'type' field");
+  if (values) {
+    // The slots hold map or program fds: a 4-byte value (libbpf sets it).
+    const size = ints.get("value_size");
+    if (size !== undefined && size !== 4) throw bad(name, `conflicting value size ${size} != 4`);
+    ints.set("value_size", 4);
+  }
   const pinning = ints.get("pinning") ?? 0;
   if (!PIN_VALUES.includes(pinning)) throw bad(name, `invalid pinning value ${pinning} (LIBBPF_PIN_NONE 0 or LIBBPF_PIN_BY_NAME 1)`);
   const sized = (field: "key_size" | "value_size", btfType: number) => {
@@ -113,7 +133,31 @@ function parseDefinition(btf: Btf, name: string, typeId: number): BtfMapDefiniti
     pinning,
     btfKeyTypeId: keyType,
     btfValueTypeId: valueType,
+    ...(values ? { values } : {}),
   };
+}
+
+/**
+ * `__array(values, T)` is `typeof(T) *values[]` (libbpf `parse_btf_map_def`, "values"): for a map of
+ * maps, T is the inner maps' definition (parsed as `NAME.inner`); for a program array, a function
+ * prototype. `type` is the outer map's type, when it came before.
+ */
+function valuesDefinition(btf: Btf, name: string, typeId: number, type: number | undefined): BtfMapDefinition | undefined {
+  const mapInMap = type !== undefined && isMapInMap(type);
+  const progArray = type === MapType.PROG_ARRAY;
+  if (!mapInMap && !progArray) throw bad(name, "'values' needs a map-in-map or a program array ('type' first)");
+  const desc = mapInMap ? "map-in-map inner" : "prog-array value";
+  const arr = btf.type(typeId);
+  if (arr.kind !== "ARRAY" || arr.nelems !== 0) throw bad(name, `${desc} spec is not a zero-sized array`);
+  const ptr = btf.type(btf.resolve(arr.type));
+  if (ptr.kind !== "PTR") throw bad(name, `${desc} def is of unexpected kind ${ptr.kind}`);
+  const target = btf.type(btf.resolve(ptr.type));
+  if (progArray) {
+    if (target.kind !== "FUNC_PROTO") throw bad(name, `prog-array value def is of unexpected kind ${target.kind}`);
+    return undefined;
+  }
+  if (target.kind !== "STRUCT") throw bad(name, `map-in-map inner def is of unexpected kind ${target.kind}`);
+  return parseDefinition(btf, `${name}.inner`, ptr.type, true);
 }
 
 /** Map types whose BTF key/value ids the kernel refuses (libbpf `create_map` zeroes them). */

@@ -45,6 +45,10 @@ export interface MapDescription {
   section: string | null; origin: string; mmapable: boolean; frozen: boolean;
   /** `map_extra` (an arena's user-space address, a bloom filter's hash count), as a number or a decimal string. */
   mapExtra: bigint;
+  /** Initial slots (`.values`): slot → the map or program put there at load; null when there are none. */
+  slots: Record<number, string> | null;
+  /** A map of maps: its inner maps' definition (type, key and value sizes, max entries). */
+  inner: { type: string; keySize: number; valueSize: number; maxEntries: number } | null;
 }
 /** A variable as `xbpf inspect` shows it. */
 export interface VariableDescription { name: string; section: string; offset: number; size: number; type: string; linkage: string; value: unknown }
@@ -92,6 +96,8 @@ export function describeObject(spec: ObjectSpec): ObjectDescription {
       name: m.name, type: mapTypeName(m.type), keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries,
       flags: mapFlagNames(m.flags | (m.mmapable ? MapFlags.BPF_F_MMAPABLE : 0)), section: m.section ?? null, origin: m.origin,
       mmapable: m.mmapable, frozen: m.freeze, mapExtra: m.mapExtra,
+      slots: m.slots?.size ? Object.fromEntries(m.slots) : null,
+      inner: m.inner ? { type: mapTypeName(m.inner.type), keySize: m.inner.keySize, valueSize: m.inner.valueSize, maxEntries: m.inner.maxEntries } : null,
     })),
     variables: [...spec.variables.values()].map((v) => ({
       name: v.name, section: v.section, offset: v.offset, size: v.size, type: v.cType, linkage: v.linkage, value: v.get(),

@@ -7,7 +7,8 @@ import { collectExterns, type Extern, KCONFIG_SECTION, type Btf, type BtfExt, ty
 import { collectRelocations, dataSectionKind, findPrograms, isExternSymbol, linkProgram, type LinkedProgram, type ProgramRelocation, type ProgramSymbol } from "@x/reloc";
 import { MapFlags, MapType } from "@x/sys/abi";
 import { attachArenaData } from "./arena.js";
-import { btfMapDefinitions } from "./btf-maps.js";
+import { type BtfMapDefinition, btfMapDefinitions } from "./btf-maps.js";
+import { collectMapSlots } from "./map-slots.js";
 import { ObjectError } from "./errors.js";
 import { internalMapName, objectNameFromPath } from "./names.js";
 import { programKindOf, type ProgramKind } from "./section-defs.js";
@@ -36,6 +37,15 @@ export interface MapSpec {
   pinning: number;
   btfKeyTypeId: number;
   btfValueTypeId: number;
+  /** A map of maps: the inner maps' definition (`NAME.inner`), the template the map is created with. */
+  readonly inner?: BtfMapDefinition;
+  /** For `__array(values, …)`: the byte offset of `values` in the definition (where the slots' pointers are). */
+  readonly valuesOffset?: number;
+  /**
+   * Initial slots (`.values = { [i] = &x }`): slot index → the name of the map (a map of maps) or the
+   * program (a program array) whose fd goes there at load. Edit it before load to change them.
+   */
+  readonly slots?: Map<number, string>;
   /**
    * Internal maps: the initial value (the section's bytes; zeros for `.bss`). The arena map: its
    * globals' initial image (copied into the arena at load). Edited by variable writes.
@@ -122,7 +132,8 @@ export class ObjectSpec {
     for (const sym of elf.symbols) if (isExternSymbol(sym)) externSymbols.push({ name: sym.name, weak: sym.binding === SymbolBinding.WEAK });
     const externs = externSymbols.length ? collectExterns(btf, externSymbols) : undefined;
     this.externs = externs?.externs ?? [];
-    this.maps = [...attachArenaData(name, elf, btf ? btfMaps(btf) : []), ...internalMaps(name, elf, btf)];
+    const declared = withSlots(name, elf, btf, attachArenaData(name, elf, btf ? btfMaps(btf) : []), this.functions);
+    this.maps = [...declared, ...internalMaps(name, elf, btf)];
     if (externs?.kconfigSize) this.maps.push(kconfigMap(name, btf, externs.kconfigSize));
   }
 
@@ -292,7 +303,17 @@ function inSection<T>(section: string, fn: () => T): T {
 }
 
 function btfMaps(btf: Btf): MapSpec[] {
-  return btfMapDefinitions(btf).map((d) => ({ ...d, origin: "btf" as const, mmapable: false, freeze: false }));
+  return btfMapDefinitions(btf).map(({ values, ...d }) => ({
+    ...d, origin: "btf" as const, mmapable: false, freeze: false,
+    ...(values ? { valuesOffset: values.offset, ...(values.inner ? { inner: values.inner } : {}) } : {}),
+  }));
+}
+
+/** The maps with the initial slots their `.values` give (see `map-slots.ts`). */
+function withSlots(object: string, elf: ElfFile, btf: Btf | undefined, maps: MapSpec[], programs: readonly ProgramSymbol[]): MapSpec[] {
+  if (!btf || !maps.some((m) => m.valuesOffset !== undefined)) return maps;
+  const slots = collectMapSlots(object, elf, btf, maps, programs);
+  return maps.map((m) => (slots.has(m.name) ? { ...m, slots: slots.get(m.name)! } : m));
 }
 
 /** DATASEC type ids by name, from one pass over the types (Btf.find is a scan per call). */

@@ -16,7 +16,7 @@ describe("load phases", () => {
   it("run in libbpf's order", () => {
     expect(LOAD_PHASES.map((p) => p.name)).toEqual([
       "check object", "probe", "resolve externs", "CO-RE", "sanitise and load BTF", "create maps", "map arena", "write data",
-      "freeze read-only maps", "relocate", "load programs", "bind maps", "map memory",
+      "fill map slots", "freeze read-only maps", "relocate", "load programs", "fill program arrays", "bind maps", "map memory",
     ]);
   });
 
@@ -94,6 +94,24 @@ describe("load phases", () => {
     const k = new FakeKernel({ map_freeze: false });
     expect(() => loadObject(openObject(fixture("globals")), { kernel: k })).toThrow(expect.objectContaining({ feature: "map_freeze" }));
     expect(k.ops.every((o) => o.startsWith("probe "))).toBe(true);
+  });
+
+  it("map-in-map.bpf.o: inner-map templates made and closed around each outer map, slots filled when their maps and programs exist", () => {
+    const k = new FakeKernel();
+    using _obj = loadObject(openObject(fixture("map-in-map")), { kernel: k });
+    const ops = k.ops.filter((o) => /^(map_create|map_update|close|prog_load) /.test(o) && !/\.bss$/.test(o));
+    expect(ops).toEqual([
+      "map_create inner_a", "map_create inner_b",
+      "map_create outer_array.inn", "map_create outer_array", "close outer_array.inn",
+      "map_create outer_hash.inne", "map_create outer_hash", "close outer_hash.inne",
+      "map_create jump",
+      "map_update outer_array", "map_update outer_array", "map_update outer_hash",
+      "prog_load leaf_a", "prog_load leaf_b", "prog_load lookup", "prog_load dispatch",
+      "map_update jump", "map_update jump",
+    ]);
+    const outer = [...k.maps].find(([, o]) => o.name === "outer_array")![1];
+    expect(k.name(outer.innerMapFd as number)).toBe("outer_array.inn");
+    expect(k.maps.get(outer.innerMapFd as number)).toMatchObject({ keySize: 4, valueSize: 8, maxEntries: 4 });
   });
 
   it("an arena on a kernel without arenas: needs kernel ≥ 6.9, before anything is created", () => {

@@ -15,6 +15,8 @@ export const inspect: Command = {
     out("sections\n" + table(["idx", "name", "type", "size", "flags"], d.sections.map((s) => [s.index, s.name, s.type, s.size, s.flags])) + "\n");
     out("programs\n" + table(["name", "section", "type", "attach", "insns"], d.programs.map((p) => [p.name, p.section, p.type, p.attachType, p.insns])) + "\n");
     out("maps\n" + table(["name", "type", "key", "value", "max", "flags", "extra", "section"], d.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags.join("|") || "-", m.mapExtra ? `0x${m.mapExtra.toString(16)}` : "-", m.section])) + "\n");
+    const slots = d.maps.flatMap((m) => Object.entries(m.slots ?? {}).map(([i, target]) => [m.name, i, target]));
+    if (slots.length) out("map slots (filled at load)\n" + table(["map", "slot", "holds"], slots) + "\n");
     out("variables\n" + table(["name", "section", "offset", "size", "type", "value"], d.variables.map((v) => [v.name, v.section, v.offset, v.size, v.type, valueText(v.value)])));
     const metadata = Object.entries(d.metadata);
     if (metadata.length) out("\nmetadata (bpf_metadata_*, shown with the loaded program)\n" + table(["name", "value"], metadata.map(([k, v]) => [k, valueText(v)])));

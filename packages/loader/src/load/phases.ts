@@ -10,6 +10,7 @@ import { checkObject } from "./phases/check-object.js";
 import { coRe } from "./phases/co-re.js";
 import { createMaps } from "./phases/create-maps.js";
 import { externs } from "./phases/externs.js";
+import { fillMapSlots, fillProgramSlots } from "./phases/fill-slots.js";
 import { freezeMaps } from "./phases/freeze-maps.js";
 import { loadPrograms } from "./phases/load-programs.js";
 import { mapArena } from "./phases/map-arena.js";
@@ -28,9 +29,11 @@ export const LOAD_PHASES: readonly Phase[] = [
   createMaps, // BTF key/value types, flags, pins
   mapArena, // the arena mapped at its address, with the __arena globals copied in
   writeData, // initial images of data sections
+  fillMapSlots, // maps of maps: their inner maps
   freezeMaps, // .rodata* before any program loads
   relocate, // map fds into ld_imm64s, func/line info
   loadPrograms,
+  fillProgramSlots, // program arrays: their programs
   bindMaps, // .rodata* tied to each program
   mapMemory, // data sections mmap'd for live variables
 ];

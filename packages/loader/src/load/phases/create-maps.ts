@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { MapFlags, MapType } from "@x/sys/abi";
 import { isArenaMap } from "../../arena.js";
-import { MAP_TYPES_WITHOUT_BTF } from "../../btf-maps.js";
+import { isMapInMap, MAP_TYPES_WITHOUT_BTF } from "../../btf-maps.js";
 import { LoadError } from "../../errors.js";
 import { kernelObjectName } from "../../names.js";
 import type { MapSpec } from "../../spec.js";
@@ -45,17 +45,20 @@ function createMap(s: LoadState, m: MapSpec): MapState {
     mapExtra: m.mapExtra,
     name: f.has("prog_name") ? kernelObjectName(m.name) : undefined,
   };
+  // A map of maps is created from a template of its inner maps, closed once the outer map exists.
+  using inner = isMapInMap(m.type) ? createInnerTemplate(s, m) : undefined;
+  const shaped = inner ? { ...base, innerMapFd: inner.fd } : base;
   const withBtf = s.btf && !MAP_TYPES_WITHOUT_BTF.has(m.type) && (m.btfKeyTypeId || m.btfValueTypeId)
     ? { btfFd: s.btf.fd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId }
     : undefined;
   let fd: KernelFd;
   try {
-    fd = s.own(s.kernel.createMap(withBtf ? { ...base, ...withBtf } : base));
+    fd = s.own(s.kernel.createMap(withBtf ? { ...shaped, ...withBtf } : shaped));
   } catch (e) {
     if (!withBtf) throw mapError(s, m, e);
     // As libbpf: a kernel that dislikes the map's BTF may still create it without.
     try {
-      fd = s.own(s.kernel.createMap(base));
+      fd = s.own(s.kernel.createMap(shaped));
     } catch {
       throw mapError(s, m, e);
     }
@@ -71,6 +74,28 @@ function createMap(s: LoadState, m: MapSpec): MapState {
     s.undo.push(() => rmSync(pinPath, { force: true }));
   }
   return { spec: m, fd, reused: false, image: m.origin === "kconfig" ? s.kconfigImage : m.image, pinPath };
+}
+
+/**
+ * The inner map template of map of maps `m` (libbpf creates `m.inner` from the `__array(values, …)`
+ * definition and closes it after the outer map): the shape every map put in a slot must have.
+ */
+function createInnerTemplate(s: LoadState, m: MapSpec): KernelFd {
+  const d = m.inner;
+  if (!d) {
+    throw new LoadError("LOAD_MAP", `map '${m.name}' is a map of maps without an inner map definition: declare its inner maps with __array(values, struct …)`, { object: s.spec.name, map: m.name });
+  }
+  const btf = s.btf && !MAP_TYPES_WITHOUT_BTF.has(d.type) && (d.btfKeyTypeId || d.btfValueTypeId)
+    ? { btfFd: s.btf.fd, btfKeyTypeId: d.btfKeyTypeId, btfValueTypeId: d.btfValueTypeId }
+    : {};
+  try {
+    return s.kernel.createMap({
+      type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags, numaNode: d.numaNode,
+      mapExtra: d.mapExtra, name: s.features.has("prog_name") ? kernelObjectName(d.name) : undefined, ...btf,
+    });
+  } catch (e) {
+    throw mapError(s, { ...m, name: d.name }, e);
+  }
 }
 
 /** Reuse a map pinned by name when it is compatible (libbpf `map_is_reuse_compat`), or say why not. */
