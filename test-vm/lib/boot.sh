@@ -105,14 +105,14 @@ boot_kernel() {
     local kvm=()
     [ "$accel" = kvm ] || kvm=(--disable-kvm)
     { timeout -k 10 "$t" vng --run "$vmlinuz" --user root --cpus 2 --memory 2G "${kvm[@]}" --force-9p \
-      --cwd "$repo" --overlay-rwdir "$repo" --rwdir "$out" \
+      --cwd "$repo" --overlay-rwdir "$repo" --rwdir "$out" --rodir "$cache" \
       --exec "XBPF_EMIT_RESULTS=1 bash $(printf %q "$vm_dir/guest/suite.sh") $(printf %q "$out")" \
       </dev/null 2>"$out/console.log" && echo 0 >"$out/host.rc" || echo $? >"$out/host.rc"; } | sed -u 's/\r$//' | tee "$out/output.log" | sed -u "s/^/[$name] /"
   else
     local initrd=$cache/initramfs/$kver.cpio.gz
     build_initramfs "$tree" "$kver" "$initrd"
     nonce=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
-    printf 'REPO=%q\nNONCE=%q\n' "$repo" "$nonce" >"$out/boot.env"
+    printf 'REPO=%q\nNONCE=%q\nCACHE=%q\n' "$repo" "$nonce" "$cache" >"$out/boot.env"
     local cpu=(-accel tcg -cpu max)
     [ "$accel" = kvm ] && cpu=(-accel kvm -cpu host)
     local fs=security_model=none,multidevs=remap
