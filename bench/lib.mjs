@@ -43,6 +43,29 @@ export function libbpf(mode, file, n) {
   return JSON.parse(execFileSync(harness, [mode, file, String(n)], { encoding: "utf8" }));
 }
 
+/**
+ * {@link libbpf}, or why the reference cannot be measured on `file` (Debian's libbpf 1.1 predates
+ * arenas, for one): `{ ref }` or `{ why }`.
+ */
+export function tryLibbpf(mode, file, n) {
+  try {
+    return { ref: libbpf(mode, file, n) };
+  } catch (e) {
+    const why = String(e.stderr ?? e.message).trim().split("\n")[0];
+    return { why: `libbpf ${dpkgVersion()}: ${why}` };
+  }
+}
+
+let libbpfVersion;
+function dpkgVersion() {
+  try {
+    libbpfVersion ??= execFileSync("dpkg-query", ["-W", "-f=${Version}", "libbpf1"], { encoding: "utf8" }).replace(/^1:/, "").replace(/-.*/, "");
+  } catch {
+    libbpfVersion = "?";
+  }
+  return libbpfVersion;
+}
+
 export const us = (x) => (x >= 1000 ? x.toFixed(0) : x.toFixed(1));
 /** ours / theirs: below 1 @x is faster. */
 export const ratio = (ours, theirs) => {
