@@ -9,6 +9,7 @@ import { MapFlags, MapType } from "@x/sys/abi";
 import { attachArenaData } from "./arena.js";
 import { type BtfMapDefinition, btfMapDefinitions } from "./btf-maps.js";
 import { collectMapSlots } from "./map-slots.js";
+import { iprouteMapInMap, legacyMapDefinitions } from "./legacy-maps.js";
 import { ObjectError } from "./errors.js";
 import { internalMapName, objectNameFromPath } from "./names.js";
 import { programKindOf, type ProgramKind } from "./section-defs.js";
@@ -21,8 +22,11 @@ import { parseKconfigLines } from "./kconfig.js";
 export interface MapSpec {
   /** Kernel name: the `.maps` variable name, or libbpf's internal map name (`globals.rodata`, `.data.custom`). */
   name: string;
-  /** `btf` for `.maps` definitions; the data section kind for internal maps (`kconfig`: the values of kconfig externs). */
-  readonly origin: "btf" | "data" | "rodata" | "bss" | "kconfig";
+  /**
+   * `btf` for `.maps` definitions, `legacy` for a `maps` section's (`struct bpf_map_def`, iproute2's
+   * `struct bpf_elf_map`); the data section kind for internal maps (`kconfig`: the values of kconfig externs).
+   */
+  readonly origin: "btf" | "legacy" | "data" | "rodata" | "bss" | "kconfig";
   /** For internal maps: the ELF section it holds; for the arena map, the `__arena` globals' section. */
   readonly section?: string;
   type: number;
@@ -33,8 +37,14 @@ export interface MapSpec {
   flags: number;
   numaNode: number;
   mapExtra: bigint;
-  /** LIBBPF_PIN_BY_NAME (1) pins the map by name under the pin directory. */
+  /** The definition's pinning value (libbpf's LIBBPF_PIN_BY_NAME is 1; iproute2's PIN_OBJECT_NS 1, PIN_GLOBAL_NS 2). */
   pinning: number;
+  /**
+   * Where the map is pinned, relative to the load's pin root: its name for libbpf's
+   * LIBBPF_PIN_BY_NAME, `tc/globals/NAME` or `tc/OBJECT-SHA1/NAME` for iproute2's pinning. A
+   * compatible map pinned there is reused.
+   */
+  pinAt?: string;
   btfKeyTypeId: number;
   btfValueTypeId: number;
   /** A map of maps: the inner maps' definition (`NAME.inner`), the template the map is created with. */
@@ -55,6 +65,11 @@ export interface MapSpec {
   readonly mmapable: boolean;
   /** Internal maps: frozen after the initial write (`.rodata*`, `.kconfig`). */
   readonly freeze: boolean;
+}
+
+/** Whether `m` is declared by the object (`.maps`, or a legacy `maps` section), not an internal map of the loader's. */
+export function isDeclaredMap(m: Pick<MapSpec, "origin">): boolean {
+  return m.origin === "btf" || m.origin === "legacy";
 }
 
 /** A program the object defines. */
@@ -132,7 +147,9 @@ export class ObjectSpec {
     for (const sym of elf.symbols) if (isExternSymbol(sym)) externSymbols.push({ name: sym.name, weak: sym.binding === SymbolBinding.WEAK });
     const externs = externSymbols.length ? collectExterns(btf, externSymbols) : undefined;
     this.externs = externs?.externs ?? [];
-    const declared = withSlots(name, elf, btf, attachArenaData(name, elf, btf ? btfMaps(btf) : []), this.functions);
+    const declared = withSlots(name, elf, btf, attachArenaData(name, elf, [...(btf ? btfMaps(btf) : []), ...legacyMaps(name, elf, btf)]), this.functions);
+    const dup = declared.find((m, i) => declared.findIndex((x) => x.name === m.name) !== i);
+    if (dup) throw new ObjectError("OBJECT_BAD_MAP_DEFINITION", `map '${dup.name}' is defined twice (in .maps and in a legacy maps section)`, { object: name, map: dup.name });
     this.maps = [...declared, ...internalMaps(name, elf, btf)];
     if (externs?.kconfigSize) this.maps.push(kconfigMap(name, btf, externs.kconfigSize));
   }
@@ -305,8 +322,23 @@ function inSection<T>(section: string, fn: () => T): T {
 function btfMaps(btf: Btf): MapSpec[] {
   return btfMapDefinitions(btf).map(({ values, ...d }) => ({
     ...d, origin: "btf" as const, mmapable: false, freeze: false,
+    ...(d.pinning === LIBBPF_PIN_BY_NAME ? { pinAt: d.name } : {}),
     ...(values ? { valuesOffset: values.offset, ...(values.inner ? { inner: values.inner } : {}) } : {}),
   }));
+}
+
+/** libbpf's LIBBPF_PIN_BY_NAME. */
+const LIBBPF_PIN_BY_NAME = 1;
+
+/** The legacy `maps` section's definitions (see legacy-maps.ts), iproute2's map-in-map resolved. */
+function legacyMaps(object: string, elf: ElfFile, btf: Btf | undefined): MapSpec[] {
+  const defs = legacyMapDefinitions(object, elf, btf, elf.bytes);
+  if (!defs.length) return [];
+  const nested = iprouteMapInMap(object, defs);
+  return defs.map(({ layout: _layout, section: _section, iproute: _iproute, ...d }) => {
+    const n = nested.get(d.name);
+    return { ...d, origin: "legacy" as const, mmapable: false, freeze: false, ...(n ? { inner: n.inner, ...(n.slots.size ? { slots: n.slots } : {}) } : {}) };
+  });
 }
 
 /** The maps with the initial slots their `.values` give (see `map-slots.ts`). */

@@ -142,3 +142,33 @@ describe.skipIf(!hasClang)("arena maps and __arena globals", () => {
     expect(() => openObject(compile(`${arena(1)}\n${arena(1, "other")}`))).toThrow(expect.objectContaining({ message: "map 'other': only a single ARENA map is supported (map 'arena' is also ARENA)" }));
   });
 });
+
+describe.skipIf(!hasClang)("legacy maps sections", () => {
+  const ELF = "struct bpf_elf_map { __u32 type, size_key, size_value, max_elem, flags, id, pinning, inner_id, inner_idx; };";
+  const prog = (maps: string[]) => `SEC("socket") int p(void *ctx) { __u32 k = 0; ${maps.map((m) => `bpf_map_lookup_elem(&${m}, &k);`).join(" ")} return 0; }`;
+
+  it("reads bpf_map_def of any size whose extra bytes are zero, and the iproute2 layout at 36 bytes", () => {
+    const wide = openObject(compile(`struct wide_def { unsigned int type, key_size, value_size, max_entries, map_flags, extra1, extra2; };
+struct wide_def SEC("maps") w = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 2 };
+${prog(["w"])}`));
+    expect(wide.map("w")).toMatchObject({ origin: "legacy", type: MapType.ARRAY, keySize: 4, valueSize: 8, maxEntries: 2 });
+    const tc = openObject(compile(`${ELF}
+struct bpf_elf_map SEC("maps") a = { .type = BPF_MAP_TYPE_HASH, .size_key = 4, .size_value = 4, .max_elem = 8, .pinning = 1 };
+${prog(["a"])}`), { name: "objns" });
+    expect(tc.map("a").pinAt).toMatch(/^tc\/[0-9a-f]{40}\/a$/);
+  });
+
+  it.each([
+    ["non-zero fields past bpf_map_def's five", `struct wide_def { unsigned int type, key_size, value_size, max_entries, map_flags, extra1, extra2; };
+struct wide_def SEC("maps") w = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 2, .extra2 = 1 };`, ["w"], /map 'w': unknown and non-zero fields in its 28-byte bpf_map_def \(byte 24;/],
+    ["iproute2's custom pinning", `${ELF}
+struct bpf_elf_map SEC("maps") a = { .type = BPF_MAP_TYPE_ARRAY, .size_key = 4, .size_value = 4, .max_elem = 1, .pinning = 7 };`, ["a"], /map 'a': pinning 7 names a custom pinning of \/etc\/iproute2\/bpf_pinning/],
+    ["a map of maps whose inner_id no map has", `${ELF}
+struct bpf_elf_map SEC("maps") o = { .type = BPF_MAP_TYPE_ARRAY_OF_MAPS, .size_key = 4, .size_value = 4, .max_elem = 1, .inner_id = 9 };`, ["o"], /map 'o': inner map with id 9 not found/],
+    ["definitions too small to hold a map", `struct tiny_def { unsigned int type, key_size; };
+struct tiny_def SEC("maps") t = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4 };`, [], /section 'maps': map definitions of 8 bytes are too small/],
+  ])("refuses %s", (_what, maps, used, message) => {
+    const bytes = compile(`${maps}\n${prog(used)}`);
+    expect(() => openObject(bytes)).toThrow(expect.objectContaining({ code: "OBJECT_BAD_MAP_DEFINITION", message: expect.stringMatching(message) }));
+  });
+});

@@ -12,6 +12,14 @@ import type { ProgramRelocation, ProgramSymbol, RelocSection, RelocSource, Reloc
 
 /** Name of the section holding BTF-defined maps. */
 export const MAPS_SECTION = ".maps";
+
+/**
+ * Whether `name` holds legacy map definitions (`struct bpf_map_def` of libbpf 0.x, iproute2's
+ * `struct bpf_elf_map`): `maps`, or cilium/ebpf's `maps/…`.
+ */
+export function isLegacyMapsSection(name: string): boolean {
+  return name === "maps" || name.startsWith("maps/");
+}
 /** Name of the arena globals section (`__arena`), relocated like data against the object's ARENA map. */
 export const ARENA_SECTION = ".addr_space.1";
 /** The arena section's names: clang's, and `.arena.1` of LLVM 18's first arena support. */
@@ -124,12 +132,12 @@ function recordReloc(c: RecordContext, insnIndex: number, sym: RelocSymbol, symN
     return make("subprog-addr", { targetSection: TEXT_SECTION, offset: sym.value, targetInsn: (sym.value + insn.imm) / INSN_SIZE });
   }
 
-  if (symSection.name === MAPS_SECTION) {
+  if (symSection.name === MAPS_SECTION || isLegacyMapsSection(symSection.name)) {
     const map = findMapSymbol(c.symbols, sym);
     if (map === undefined) {
-      throw fail("RELOC_BAD_SYMBOL", `map relo failed to find map for section '${MAPS_SECTION}', off ${sym.value}`);
+      throw fail("RELOC_BAD_SYMBOL", `map relo failed to find map for section '${symSection.name}', off ${sym.value}`);
     }
-    return make("map", { targetSection: MAPS_SECTION, offset: map.value, mapName: map.name });
+    return make("map", { targetSection: symSection.name, offset: map.value, mapName: map.name });
   }
 
   if (dataSectionKind(symSection) === undefined) {

@@ -4,18 +4,17 @@
  * a compatible pinned map, or are pinned once created.
  */
 import { mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { MapFlags, MapType } from "@x/sys/abi";
 import { isArenaMap } from "../../arena.js";
 import { isMapInMap, MAP_TYPES_WITHOUT_BTF } from "../../btf-maps.js";
 import { LoadError } from "../../errors.js";
 import { kernelObjectName } from "../../names.js";
-import type { MapSpec } from "../../spec.js";
+import { isDeclaredMap, type MapSpec } from "../../spec.js";
 import type { Phase } from "../phase.js";
 import type { KernelFd } from "../kernel.js";
 import type { LoadState, MapState } from "../state.js";
 import { mapError } from "./map-error.js";
-
-const LIBBPF_PIN_BY_NAME = 1;
 
 export const createMaps: Phase = {
   name: "create maps",
@@ -25,7 +24,7 @@ export const createMaps: Phase = {
 };
 
 function createMap(s: LoadState, m: MapSpec): MapState {
-  const pinPath = m.pinning === LIBBPF_PIN_BY_NAME ? `${s.settings.pinRoot}/${m.name}` : undefined;
+  const pinPath = m.pinAt ? `${s.settings.pinRoot}/${m.pinAt}` : undefined;
   if (pinPath) {
     const reused = reusePinned(s, m, pinPath);
     if (reused) return { spec: m, fd: reused, reused: true, image: undefined, pinPath };
@@ -34,7 +33,7 @@ function createMap(s: LoadState, m: MapSpec): MapState {
   let flags = m.flags;
   // An arena's definition carries BPF_F_MMAPABLE itself (the kernel requires it).
   if (m.mmapable && !isArenaMap(m) && f.has("array_mmap")) flags |= MapFlags.BPF_F_MMAPABLE;
-  if (m.origin !== "btf" && flags & MapFlags.BPF_F_RDONLY_PROG && !f.has("rdonly_prog")) flags &= ~MapFlags.BPF_F_RDONLY_PROG;
+  if (!isDeclaredMap(m) && flags & MapFlags.BPF_F_RDONLY_PROG && !f.has("rdonly_prog")) flags &= ~MapFlags.BPF_F_RDONLY_PROG;
   const base = {
     type: m.type,
     keySize: m.keySize,
@@ -65,7 +64,7 @@ function createMap(s: LoadState, m: MapSpec): MapState {
   }
   if (pinPath) {
     try {
-      mkdirSync(s.settings.pinRoot, { recursive: true });
+      mkdirSync(dirname(pinPath), { recursive: true });
       s.kernel.pin(fd, pinPath);
     } catch (e) {
       throw mapError(s, m, e);

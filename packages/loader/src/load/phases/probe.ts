@@ -7,6 +7,7 @@ import { BTF_SANITIZE_FEATURES } from "@x/btf";
 import { MapFlags } from "@x/sys/abi";
 import { FEATURES, UnsupportedFeatureError } from "@x/sys";
 import { isArenaMap } from "../../arena.js";
+import { isDeclaredMap } from "../../spec.js";
 import type { Phase } from "../phase.js";
 
 export const probe: Phase = {
@@ -22,7 +23,7 @@ export const probe: Phase = {
       throw new UnsupportedFeatureError("arena", FEATURES.arena.minKernel, `map '${arena.name}' is a BPF arena (BPF_MAP_TYPE_ARENA), which needs kernel ≥ ${FEATURES.arena.minKernel} (arena maps)`);
     }
     if (arena?.image) f.probe("ldimm64_full_range_off");
-    if (spec.maps.some((m) => m.origin !== "btf" && m.flags & MapFlags.BPF_F_RDONLY_PROG)) f.probe("rdonly_prog");
+    if (spec.maps.some((m) => !isDeclaredMap(m) && m.flags & MapFlags.BPF_F_RDONLY_PROG)) f.probe("rdonly_prog");
     const frozen = spec.maps.find((m) => m.freeze);
     if (frozen && !f.probe("map_freeze")) {
       throw new UnsupportedFeatureError("map_freeze", FEATURES.map_freeze.minKernel, `map '${frozen.name}' holds read-only globals (${frozen.section}) that must be frozen before programs load, and this kernel cannot freeze maps (needs kernel ≥ ${FEATURES.map_freeze.minKernel})`);
