@@ -59,6 +59,8 @@ export interface ProgramKind {
   readonly unsupported?: string;
   /** The libbpf definition that matched (its `sec` as libbpf writes it, flags and attach handler). */
   readonly def: LibbpfSectionDef;
+  /** Only the looser rule of older loaders matched ({@link looseSectionDef}): libbpf 1.x would refuse the name. */
+  readonly loose: boolean;
 }
 
 /** libbpf's `sec_def_matches`: does definition `def` claim section `name` (without its `?`)? */
@@ -83,11 +85,27 @@ export function findSectionDef(name: string, defs: readonly LibbpfSectionDef[] =
   return undefined;
 }
 
+/**
+ * The looser names older loaders and cilium/ebpf accept, tried only when libbpf's table has no match:
+ * an exact-match definition followed by `/anything` (`socket/1`, `sk_lookup/dispatch`, `xdp/prog`,
+ * `sk_skb/stream_parser/x`: libbpf 1.x refuses the suffix, libbpf 0.x and cilium/ebpf ignore it). The
+ * longest such definition wins.
+ */
+export function looseSectionDef(name: string, defs: readonly LibbpfSectionDef[] = LIBBPF_SECTION_DEFS): LibbpfSectionDef | undefined {
+  for (let slash = name.lastIndexOf("/"); slash > 0; slash = name.lastIndexOf("/", slash - 1)) {
+    const base = name.slice(0, slash);
+    const def = defs.find((d) => !d.sec.endsWith("/") && !d.sec.endsWith("+") && d.sec === base);
+    if (def) return def;
+  }
+  return undefined;
+}
+
 /** Resolve a program's type from its section name, or undefined when no libbpf convention matches. */
 export function programKindOf(sectionName: string): ProgramKind | undefined {
   const autoload = !sectionName.startsWith("?");
   const section = autoload ? sectionName : sectionName.slice(1);
-  const def = findSectionDef(section);
+  const strict = findSectionDef(section);
+  const def = strict ?? looseSectionDef(section);
   if (!def) return undefined;
   const slash = section.indexOf("/");
   return {
@@ -100,6 +118,7 @@ export function programKindOf(sectionName: string): ProgramKind | undefined {
     attachTarget: (def.flags & SecFlag.ATTACH_BTF) !== 0 && slash >= 0 ? section.slice(slash + 1) : undefined,
     autoload,
     unsupported: UNSUPPORTED.get(def.progType),
+    loose: !strict,
     def,
   };
 }

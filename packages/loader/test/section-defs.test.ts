@@ -29,6 +29,20 @@ describe("libbpf's sec_def_matches", () => {
   });
 });
 
+describe("the looser names of older loaders and cilium/ebpf", () => {
+  it("an exact definition with a /suffix, when libbpf's table has no match", () => {
+    expect(programKindOf("socket/1")).toMatchObject({ progType: ProgType.SOCKET_FILTER, loose: true, section: "socket/1" });
+    expect(programKindOf("sk_lookup/dispatch")).toMatchObject({ progType: ProgType.SK_LOOKUP, attachType: AttachType.SK_LOOKUP, loose: true });
+    expect(programKindOf("xdp/prog")).toMatchObject({ progType: ProgType.XDP, loose: true });
+    expect(programKindOf("?socket/2")).toMatchObject({ progType: ProgType.SOCKET_FILTER, autoload: false, loose: true });
+    // libbpf's own definitions first: xdp/devmap is a definition of its own, tc/ingress too.
+    expect(programKindOf("xdp/devmap")).toMatchObject({ attachType: AttachType.XDP_DEVMAP, loose: false });
+    expect(programKindOf("socket")).toMatchObject({ loose: false });
+    // Only exact definitions: "type+" and "type/" already say what follows the slash.
+    expect(programKindOf("nosuch/x")).toBeUndefined();
+  });
+});
+
 describe("libbpf's find_sec_def: the first match in table order", () => {
   it("takes the first matching definition, not the longest", () => {
     const table = [def("a+", ProgType.KPROBE), def("a/b", ProgType.XDP), def("a/", ProgType.TRACEPOINT)];
@@ -107,10 +121,13 @@ describe("programKindOf", () => {
     expect(programKindOf("usdt.s/x")?.def.flags).toBe(SecFlag.USDT | SecFlag.SLEEPABLE);
   });
 
-  it("follows libbpf where the hand-written table was looser: exact names stay exact", () => {
+  it("follows libbpf where the hand-written table was looser: exact names stay exact in libbpf's table, and only the looser rule takes a suffix", () => {
     for (const sec of ["xdp/foo", "socket/x", "tc/foo", "perf_event/x", "sk_msg/x", "cgroup/dev/x", "sk_skb/stream_parser/x", "syscall/x"]) {
-      expect(programKindOf(sec), sec).toBeUndefined();
+      expect(findSectionDef(sec), sec).toBeUndefined();
+      expect(programKindOf(sec)?.loose, sec).toBe(true);
     }
+    expect(programKindOf("sk_skb/stream_parser/x")).toMatchObject({ attachType: AttachType.SK_SKB_STREAM_PARSER });
+    expect(programKindOf("cgroup/dev/x")).toMatchObject({ progType: ProgType.CGROUP_DEVICE });
   });
 
   it("`?`: not autoloaded; the rest of the name is classified (one `?` only, as libbpf strips)", () => {

@@ -18,7 +18,6 @@ import { type ErrorLocation, XError } from "@x/elf";
  * - `RELOC_BAD_SECTION`: a reference to a section that holds neither maps, data nor subprograms.
  * - `RELOC_INSN_OUT_OF_RANGE`: an instruction index past the end of the instructions it refers to.
  * - `RELOC_BAD_PROGRAM`: a function symbol that is misaligned, empty or crosses its section's end.
- * - `RELOC_STATIC_PROGRAM`: a static (`STB_LOCAL`) function outside `.text`.
  * - `RELOC_UNKNOWN_PROGRAM`: {@link linkProgram} was asked for a program that does not exist.
  * - `RELOC_BAD_CALL_TARGET`: a call or function address that does not land on the start of a `.text` subprogram.
  * - `RELOC_BAD_REFERENCE`: a resolver given to a patch function returned no usable fd or index.
@@ -34,7 +33,6 @@ export type RelocationErrorCode =
   | "RELOC_BAD_SECTION"
   | "RELOC_INSN_OUT_OF_RANGE"
   | "RELOC_BAD_PROGRAM"
-  | "RELOC_STATIC_PROGRAM"
   | "RELOC_UNKNOWN_PROGRAM"
   | "RELOC_BAD_CALL_TARGET"
   | "RELOC_BAD_REFERENCE"

@@ -26,9 +26,11 @@ export function sectionsByIndex(src: Pick<RelocSource, "sections">): Map<number,
  * `STT_FUNC` symbol in an executable section, sorted by section index then instruction offset
  * (the order libbpf searches them in). Programs of `.text` are subprograms.
  *
+ * A static (`STB_LOCAL`) function in a program section is a program, as cilium/ebpf has it (libbpf
+ * refuses it: "static programs are not supported").
+ *
  * @throws {@link RelocationError} `RELOC_BAD_PROGRAM` if a function's offset or size is not a multiple
- *   of 8, its size is 0, or it crosses the end of its section; `RELOC_STATIC_PROGRAM` for a static
- *   (`STB_LOCAL`) function outside `.text`, which libbpf does not support either.
+ *   of 8, its size is 0, or it crosses the end of its section.
  */
 export function findPrograms(src: Pick<RelocSource, "sections" | "symbols">): ProgramSymbol[] {
   const sections = sectionsByIndex(src);
@@ -53,9 +55,6 @@ export function findPrograms(src: Pick<RelocSource, "sections" | "symbols">): Pr
       );
     }
     const isSubprog = sec.name === TEXT_SECTION;
-    if (!isSubprog && sym.binding === SymbolBinding.LOCAL) {
-      throw new RelocationError("RELOC_STATIC_PROGRAM", `sec '${sec.name}': program '${sym.name}' is static and not supported`, ctx);
-    }
     const global = sym.binding !== SymbolBinding.LOCAL;
     out.push({
       name: sym.name,
