@@ -74,7 +74,9 @@ describe.runIf(haveReference).each(FIXTURES)("xbpf inspect --json %s.bpf.o", (na
         return { name: t.name, section: sec, size: v.size, offset: sym!.Value, linkage: t.linkage };
       })
       .sort((a, b) => a.name.localeCompare(b.name));
+    // struct_ops variables are their maps' values (offset 0 in their own image), compared in the struct_ops tests.
     const got = d.variables
+      .filter((v: { section: string }) => !/^\??\.struct_ops(\.link)?$/.test(v.section))
       .map((v: { name: string; section: string; size: number; offset: number; linkage: string }) => ({ name: v.name, section: v.section, size: v.size, offset: v.offset, linkage: v.linkage }))
       .sort((a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name));
     expect(got).toEqual(want);

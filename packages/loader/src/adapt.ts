@@ -174,6 +174,7 @@ export function explainProgramFailure(program: string, progType: ProgTypeValue, 
 export function explainMapFailure(map: string, type: number, flags: number, features: FeatureSource): UnsupportedFeatureError | undefined {
   const needs: [FeatureName, string][] = [];
   if (type === MapType.ARENA) needs.push(["arena", "is an ARENA map"]);
+  if (type === MapType.STRUCT_OPS && flags & MapFlags.BPF_F_LINK) needs.push(["struct_ops_link", "is a .struct_ops.link map (BPF_F_LINK)"]);
   if (flags & MapFlags.BPF_F_RDONLY_PROG) needs.push(["rdonly_prog", "has BPF_F_RDONLY_PROG"]);
   if (flags & MapFlags.BPF_F_MMAPABLE) needs.push(["array_mmap", "has BPF_F_MMAPABLE"]);
   for (const [f, what] of needs) {

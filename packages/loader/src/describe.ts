@@ -49,6 +49,10 @@ export interface MapDescription {
   slots: Record<number, string> | null;
   /** A map of maps: its inner maps' definition (type, key and value sizes, max entries). */
   inner: { type: string; keySize: number; valueSize: number; maxEntries: number } | null;
+  /** A struct_ops map: the kernel struct it implements, and the program of each function pointer. */
+  structOps: { type: string; programs: Record<string, string> } | null;
+  /** Created at load (false for `?.struct_ops` maps until asked for). */
+  autocreate: boolean;
 }
 /** A variable as `xbpf inspect` shows it. */
 export interface VariableDescription { name: string; section: string; offset: number; size: number; type: string; linkage: string; value: unknown }
@@ -98,6 +102,8 @@ export function describeObject(spec: ObjectSpec): ObjectDescription {
       mmapable: m.mmapable, frozen: m.freeze, mapExtra: m.mapExtra,
       slots: m.slots?.size ? Object.fromEntries(m.slots) : null,
       inner: m.inner ? { type: mapTypeName(m.inner.type), keySize: m.inner.keySize, valueSize: m.inner.valueSize, maxEntries: m.inner.maxEntries } : null,
+      structOps: m.structOps ? { type: `struct ${m.structOps.typeName}`, programs: Object.fromEntries(m.structOps.programs) } : null,
+      autocreate: m.autocreate !== false,
     })),
     variables: [...spec.variables.values()].map((v) => ({
       name: v.name, section: v.section, offset: v.offset, size: v.size, type: v.cType, linkage: v.linkage, value: v.get(),

@@ -19,3 +19,4 @@ export { LoadedObject, LoadedMap, LoadedProgram, type DataAccess } from "./loade
 export { LoadError, type LoadErrorCode } from "./errors.js";
 export { openPinnedMap } from "./pinned.js";
 export { listPrograms, openProgram, LiveProgram, METADATA_PREFIX, type LiveMap, type ProgramSummary } from "./kernel-programs.js";
+export { LoadedStructOps, type StructOpsRegistration } from "./loaded-struct-ops.js";

@@ -7,6 +7,7 @@ import {
 } from "@x/sys";
 import { ProgType } from "@x/sys/abi";
 import { Arena } from "./arena-view.js";
+import { LoadedStructOps } from "./loaded-struct-ops.js";
 import { userValueSize } from "./cpus.js";
 import { ObjectError } from "./errors.js";
 import type { KernelFd, MappedRegion } from "./load/kernel.js";
@@ -183,6 +184,8 @@ export class LoadedObject {
   readonly btfFd: KernelFd | undefined;
   /** The object's BPF arena, mapped into this process (objects with a `BPF_MAP_TYPE_ARENA` map). */
   readonly arena: Arena | undefined;
+  /** struct_ops maps by name, ready to register (see {@link LoadedObject.structOps}). */
+  readonly structOpsMaps: ReadonlyMap<string, LoadedStructOps>;
   readonly #resources = new Resources();
   #disposed = false;
 
@@ -193,6 +196,7 @@ export class LoadedObject {
     const btf = state.spec.btf;
     const arena = state.arena;
     this.maps = new Map([...state.maps].map(([name, m]) => [name, new LoadedMap(m.spec, m.fd, { btf, pinPath: m.pinPath, memory: m.memory, object: state.spec.name, base: m === arena?.map ? arena.dataOffset : 0 })]));
+    this.structOpsMaps = new Map([...state.structOps].filter(([name]) => this.maps.has(name)).map(([name, st]) => [name, new LoadedStructOps(this.maps.get(name)!, st.value, state.spec.name)]));
     this.arena = arena ? new Arena(arena.map.spec.name, arena.region, arena.dataOffset, btf, state.spec.name, () => this.#disposed) : undefined;
     this.programs = new Map(state.programs.map((p) => [p.spec.name, new LoadedProgram(p.spec, p.fd!)]));
     this.btfFd = state.btf?.fd;
@@ -231,6 +235,16 @@ export class LoadedObject {
   map(name: string): LoadedMap {
     const m = this.maps.get(name) ?? [...this.maps.values()].find((x) => x.spec.section === name);
     if (!m) throw new ObjectError("OBJECT_NO_SUCH_MAP", `no map '${name}' (maps: ${[...this.maps.keys()].join(", ")})`, { object: this.spec.name, map: name });
+    return m;
+  }
+
+  /**
+   * The struct_ops map named `name` (its `register()` makes the kernel use it: a TCP congestion control
+   * becomes available by its name). Dispose the registration to unregister it.
+   */
+  structOps(name: string): LoadedStructOps {
+    const m = this.structOpsMaps.get(name);
+    if (!m) throw new ObjectError("OBJECT_NO_SUCH_MAP", `no struct_ops map '${name}' (struct_ops maps: ${[...this.structOpsMaps.keys()].join(", ") || "none"})`, { object: this.spec.name, map: name });
     return m;
   }
 

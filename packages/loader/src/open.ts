@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export { openObject, ObjectSpec, type MapSpec, type ProgramSpec, type OpenOptions } from "./spec.js";
+export type { StructOpsSpec } from "./struct-ops.js";
 export { Variable, imageStorage, type VariableInfo, type VariableStorage } from "./variables.js";
 export { ObjectError, type ObjectErrorCode } from "./errors.js";
 export { describeObject, mapTypeName, mapFlagNames, type ObjectDescription, type MapDescription, type ProgramDescription, type VariableDescription, type SectionDescription, type ExternDescription, type CoreRelocationDescription } from "./describe.js";

@@ -26,7 +26,6 @@ export { LIBBPF_SECTION_DEFS, SecFlag, type LibbpfAttachHandler, type LibbpfSect
 
 /** Program types libbpf knows that this loader cannot load yet, with the reason. */
 const UNSUPPORTED: ReadonlyMap<ProgTypeValue, string> = new Map([
-  [ProgType.STRUCT_OPS, "struct_ops programs are not supported yet"],
   [ProgType.EXT, "freplace programs need a target program, which this loader cannot set yet"],
 ]);
 

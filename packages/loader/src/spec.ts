@@ -10,6 +10,7 @@ import { attachArenaData } from "./arena.js";
 import { type BtfMapDefinition, btfMapDefinitions } from "./btf-maps.js";
 import { collectMapSlots } from "./map-slots.js";
 import { iprouteMapInMap, legacyMapDefinitions } from "./legacy-maps.js";
+import { isStructOpsSection, type StructOpsSpec, structOpsMaps } from "./struct-ops.js";
 import { ObjectError } from "./errors.js";
 import { internalMapName, objectNameFromPath } from "./names.js";
 import { programKindOf, type ProgramKind } from "./section-defs.js";
@@ -26,7 +27,7 @@ export interface MapSpec {
    * `btf` for `.maps` definitions, `legacy` for a `maps` section's (`struct bpf_map_def`, iproute2's
    * `struct bpf_elf_map`); the data section kind for internal maps (`kconfig`: the values of kconfig externs).
    */
-  readonly origin: "btf" | "legacy" | "data" | "rodata" | "bss" | "kconfig";
+  readonly origin: "btf" | "legacy" | "struct_ops" | "data" | "rodata" | "bss" | "kconfig";
   /** For internal maps: the ELF section it holds; for the arena map, the `__arena` globals' section. */
   readonly section?: string;
   type: number;
@@ -47,6 +48,10 @@ export interface MapSpec {
   pinAt?: string;
   btfKeyTypeId: number;
   btfValueTypeId: number;
+  /** A struct_ops map: its struct and the programs its function pointers point to. */
+  readonly structOps?: StructOpsSpec;
+  /** Created at load (false for `?.struct_ops` maps, as libbpf's autocreate); default true. */
+  autocreate?: boolean;
   /** A map of maps: the inner maps' definition (`NAME.inner`), the template the map is created with. */
   readonly inner?: BtfMapDefinition;
   /** For `__array(values, …)`: the byte offset of `values` in the definition (where the slots' pointers are). */
@@ -69,7 +74,7 @@ export interface MapSpec {
 
 /** Whether `m` is declared by the object (`.maps`, or a legacy `maps` section), not an internal map of the loader's. */
 export function isDeclaredMap(m: Pick<MapSpec, "origin">): boolean {
-  return m.origin === "btf" || m.origin === "legacy";
+  return m.origin === "btf" || m.origin === "legacy" || m.origin === "struct_ops";
 }
 
 /** A program the object defines. */
@@ -152,6 +157,8 @@ export class ObjectSpec {
     if (dup) throw new ObjectError("OBJECT_BAD_MAP_DEFINITION", `map '${dup.name}' is defined twice (in .maps and in a legacy maps section)`, { object: name, map: dup.name });
     this.maps = [...declared, ...internalMaps(name, elf, btf)];
     if (externs?.kconfigSize) this.maps.push(kconfigMap(name, btf, externs.kconfigSize));
+    // libbpf's order: .maps, data sections, .kconfig, then struct_ops.
+    this.maps.push(...structOpsMaps(name, elf, btf, this.functions));
   }
 
   /**
@@ -423,8 +430,16 @@ function sectionImage(sec: ElfSection): Uint8Array {
 function objectVariables(object: string, btf: Btf, maps: readonly MapSpec[]): Map<string, Variable> {
   const out = new Map<string, Variable>();
   for (const v of btfVariables(btf)) {
+    if (v.linkage === "extern") continue;
+    // A struct_ops variable is its map's value: its own image, from offset 0 (function pointers
+    // there are ignored: the map's `structOps.programs` says which program each one is).
+    const ops = maps.find((m) => m.structOps && m.name === v.name && isStructOpsSection(v.section))?.structOps;
+    if (ops) {
+      out.set(v.name, new Variable(variableInfo(btf, { ...v, offset: 0 }, object), btf, imageStorage(ops.image)));
+      continue;
+    }
     const map = maps.find((m) => m.section === v.section);
-    if (!map?.image || v.linkage === "extern") continue;
+    if (!map?.image) continue;
     out.set(v.name, new Variable(variableInfo(btf, v, object), btf, imageStorage(map.image)));
   }
   return out;

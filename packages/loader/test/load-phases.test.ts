@@ -15,8 +15,8 @@ const PROGRAMS = ["read_config", "update_state", "strings", "read_custom"];
 describe("load phases", () => {
   it("run in libbpf's order", () => {
     expect(LOAD_PHASES.map((p) => p.name)).toEqual([
-      "check object", "probe", "resolve externs", "CO-RE", "sanitise and load BTF", "create maps", "map arena", "write data",
-      "fill map slots", "freeze read-only maps", "relocate", "load programs", "fill program arrays", "bind maps", "map memory",
+      "check object", "probe", "resolve externs", "CO-RE", "struct_ops", "sanitise and load BTF", "create maps", "map arena", "write data",
+      "fill map slots", "freeze read-only maps", "relocate", "load programs", "fill program arrays", "fill struct_ops", "bind maps", "map memory",
     ]);
   });
 

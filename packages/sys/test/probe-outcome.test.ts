@@ -30,6 +30,7 @@ vi.mock("../src/kernel/vmlinux.js", async (importOriginal) => ({
 }));
 
 /** Raw BTF with the FUNCs the kfunc probe looks for (or not). */
+/** A kernel BTF with FUNCs named `funcs`, and the struct the struct_ops_link probe creates a map of. */
 function kernelBtfWith(...funcs: string[]): Uint8Array {
   const words = [...btfInt(1, 1, 0, 32, 4), ...btfType(0, btfInfo(BtfKind.FUNC_PROTO, 0, 0), 0)];
   let strings = "\0int";
@@ -37,6 +38,8 @@ function kernelBtfWith(...funcs: string[]): Uint8Array {
     words.push(...btfType(strings.length + 1, btfInfo(BtfKind.FUNC, 0, 1), 2));
     strings += `\0${f}`;
   }
+  words.push(...btfType(strings.length + 1, btfInfo(BtfKind.STRUCT, 0, 0), 256));
+  strings += "\0bpf_struct_ops_tcp_congestion_ops";
   return buildBtf(words, strings);
 }
 

@@ -15,6 +15,8 @@ export const inspect: Command = {
     out("sections\n" + table(["idx", "name", "type", "size", "flags"], d.sections.map((s) => [s.index, s.name, s.type, s.size, s.flags])) + "\n");
     out("programs\n" + table(["name", "section", "type", "attach", "insns"], d.programs.map((p) => [p.name, p.section, p.type, p.attachType, p.insns])) + "\n");
     out("maps\n" + table(["name", "type", "key", "value", "max", "flags", "extra", "section"], d.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags.join("|") || "-", m.mapExtra ? `0x${m.mapExtra.toString(16)}` : "-", m.section])) + "\n");
+    const ops = d.maps.flatMap((m) => Object.entries(m.structOps?.programs ?? {}).map(([member, prog]) => [m.name, m.structOps!.type, member, prog, m.autocreate ? "yes" : "no (?)"]));
+    if (ops.length) out("struct_ops (registered with the kernel's struct of that name)\n" + table(["map", "type", "member", "program", "created"], ops) + "\n");
     const slots = d.maps.flatMap((m) => Object.entries(m.slots ?? {}).map(([i, target]) => [m.name, i, target]));
     if (slots.length) out("map slots (filled at load)\n" + table(["map", "slot", "holds"], slots) + "\n");
     out("variables\n" + table(["name", "section", "offset", "size", "type", "value"], d.variables.map((v) => [v.name, v.section, v.offset, v.size, v.type, valueText(v.value)])));

@@ -17,6 +17,7 @@ import { mapArena } from "./phases/map-arena.js";
 import { mapMemory } from "./phases/map-memory.js";
 import { probe } from "./phases/probe.js";
 import { relocate } from "./phases/relocate.js";
+import { fillStructOps, structOps } from "./phases/struct-ops.js";
 import { writeData } from "./phases/write-data.js";
 
 /** Every phase of a load, in order. */
@@ -25,6 +26,7 @@ export const LOAD_PHASES: readonly Phase[] = [
   probe, // the kernel features the rest decides on; stops on a missing one the object needs
   externs, // kconfig, ksyms, kfuncs
   coRe, // CO-RE relocations against the kernel's BTF
+  structOps, // struct_ops maps' structs in the kernel's layout; their programs' attach BTF ids
   loadBtf, // sanitised for this kernel
   createMaps, // BTF key/value types, flags, pins
   mapArena, // the arena mapped at its address, with the __arena globals copied in
@@ -34,6 +36,7 @@ export const LOAD_PHASES: readonly Phase[] = [
   relocate, // map fds into ld_imm64s, func/line info
   loadPrograms,
   fillProgramSlots, // program arrays: their programs
+  fillStructOps, // struct_ops values: their programs' fds (registered by register())
   bindMaps, // .rodata* tied to each program
   mapMemory, // data sections mmap'd for live variables
 ];

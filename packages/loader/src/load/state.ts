@@ -51,9 +51,22 @@ export interface ProgramState {
   corePoisons?: Map<number, string>;
   /** Instruction bytes with map references patched in (the relocate phase). */
   insns?: Uint8Array;
+  /** A struct_ops program: the kernel struct it implements a member of, and that member's index. */
+  structOps?: { readonly attachBtfId: number; readonly expectedAttachType: number };
   /** func_info / line_info for the kernel (the relocate phase). */
   ext?: { funcInfo?: ExtInfo; lineInfo?: ExtInfo };
   fd?: KernelFd;
+}
+
+/** A struct_ops map's value in the kernel's layout (see the struct_ops phase). */
+export interface StructOpsState {
+  /** `struct bpf_struct_ops_NAME`, with the object's values in its `data` member; program fds go in at `programs[].offset`. */
+  readonly value: Uint8Array;
+  readonly valueSize: number;
+  /** The vmlinux BTF id of `struct bpf_struct_ops_NAME`. */
+  readonly btfVmlinuxValueTypeId: number;
+  /** Function pointer members: where each program's fd goes in `value`. */
+  readonly programs: readonly { readonly member: string; readonly program: string; readonly offset: number }[];
 }
 
 /** What one extern of the object resolved to (see the externs phase). */
@@ -105,6 +118,8 @@ export class LoadState {
   readonly externs = new Map<string, ResolvedExtern>();
   /** The object's arena, once mapped: where its globals are (see `arenaDataOffset`). */
   arena: { readonly map: MapState; readonly region: ArenaRegion; readonly dataOffset: number } | undefined;
+  /** struct_ops maps by name: their values in the kernel's layout. */
+  readonly structOps = new Map<string, StructOpsState>();
   /** The `.kconfig` map's value, once the externs are resolved. */
   kconfigImage: Uint8Array | undefined;
   /**

@@ -13,7 +13,7 @@ import { AttachType, MapFlags, MapType, ProgType } from "../abi/consts.js";
 import { BtfInfoLayout } from "../abi/info.js";
 import { btfLoad } from "../btf.js";
 import { BpfSyscallError, UnsupportedFeatureError } from "../errors.js";
-import { VMLINUX_BTF_PATH } from "../kernel/vmlinux.js";
+import { VMLINUX_BTF_PATH, vmlinuxBtfBytes } from "../kernel/vmlinux.js";
 import { linkCreate } from "../link.js";
 import { mapCreate, mapFreeze } from "../map.js";
 import { btfInfo as btfObjInfo } from "../obj.js";
@@ -21,7 +21,7 @@ import { progBindMap, progLoad } from "../prog.js";
 import { LE } from "../util.js";
 import { buildBtf, btfInfo as info, btfInt, btfType, BtfKind, BTF_INT_SIGNED } from "./btf-blob.js";
 import { ProbeAnswer, ProbeInconclusiveError, runProbe, type ClassifyOptions, type ProbeOutcome, type ProbeStatus } from "./outcome.js";
-import { findKernelFuncIds } from "./vmlinux-funcs.js";
+import { findKernelFuncIds, findNamedTypes } from "./vmlinux-funcs.js";
 
 /** Names of the probed features. */
 export type FeatureName =
@@ -41,6 +41,7 @@ export type FeatureName =
   | "prog_bind_map"
   | "arena"
   | "ldimm64_full_range_off"
+  | "struct_ops_link"
   | "btf_qmark_datasec"
   | "exp_attach_type"
   | "module_btf"
@@ -132,6 +133,20 @@ function kernelFuncIds(names: readonly string[]): Map<string, number> {
   const missing = names.filter((n) => !ids.has(n));
   if (missing.length) throw new ProbeAnswer("missing", `the kernel's BTF has no FUNC ${missing.join(", ")}`);
   return ids;
+}
+
+/** The kernel's STRUCTs named `names` (id and size); missing ones make the probe's answer `missing`, as {@link kernelFuncIds}. */
+function kernelStructs(names: readonly string[]): Map<string, { id: number; size: number }> {
+  let found: Map<string, { id: number; size: number }>;
+  try {
+    found = findNamedTypes(vmlinuxBtfBytes(), names, BtfKind.STRUCT);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    throw new ProbeAnswer(code === "ENOENT" && existsSync("/sys/kernel") ? "missing" : "unknown", `cannot read the kernel's BTF: ${(e as Error).message.split("\n")[0]}`, typeof code === "string" ? code : undefined);
+  }
+  const missing = names.filter((n) => !found.has(n));
+  if (missing.length) throw new ProbeAnswer("missing", `the kernel's BTF has no STRUCT ${missing.join(", ")}`);
+  return found;
 }
 
 /**
@@ -308,6 +323,18 @@ const DEFS: readonly FeatureInfo[] = [
         throw e;
       }
       throw new ProbeAnswer("unknown", "the probe program, an out-of-range map value access, loaded unexpectedly");
+    },
+  },
+  {
+    name: "struct_ops_link",
+    minKernel: "6.4",
+    description: "struct_ops maps registered through a link (BPF_F_LINK, .struct_ops.link sections)",
+    // A BPF_F_LINK struct_ops map of a type every kernel with struct_ops has: older kernels refuse the flag.
+    probe: () => {
+      const vtype = kernelStructs(["bpf_struct_ops_tcp_congestion_ops"]).get("bpf_struct_ops_tcp_congestion_ops")!;
+      // The kernel wants a BTF object with it, any (the object's, for a real one).
+      using btf = btfLoad(buildBtf([...INT(1)], "\0int"));
+      mapCreate({ type: MapType.STRUCT_OPS, keySize: 4, valueSize: vtype.size, maxEntries: 1, flags: MapFlags.BPF_F_LINK, btfVmlinuxValueTypeId: vtype.id, btfFd: btf }).close();
     },
   },
   {

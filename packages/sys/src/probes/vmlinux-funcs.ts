@@ -22,6 +22,14 @@ export function findFuncIds(btf: Uint8Array, names: readonly string[]): Map<stri
  * the first of each name (missing names are left out). Same walk and errors as {@link findFuncIds}.
  */
 export function findNamedTypeIds(btf: Uint8Array, names: readonly string[], kind: number): Map<string, number> {
+  return new Map([...findNamedTypes(btf, names, kind)].map(([n, t]) => [n, t.id]));
+}
+
+/**
+ * {@link findNamedTypeIds}, with each type's `size` field too (the size of a STRUCT, UNION, INT, ENUM…;
+ * for the other kinds the field is a type id).
+ */
+export function findNamedTypes(btf: Uint8Array, names: readonly string[], kind: number): Map<string, { id: number; size: number }> {
   const dv = new DataView(btf.buffer, btf.byteOffset, btf.byteLength);
   if (btf.byteLength < BtfHeaderLayout.size) throw new Error("not BTF (shorter than a header)");
   const le = dv.getUint16(0, true) === 0xeb9f;
@@ -31,7 +39,7 @@ export function findNamedTypeIds(btf: Uint8Array, names: readonly string[], kind
   const strStart = h.hdr_len + h.str_off;
   if (typeEnd > btf.byteLength || strStart + h.str_len > btf.byteLength) throw new Error("BTF sections run past the end of the blob");
   const wanted = new Map(names.map((n) => [n, new TextEncoder().encode(`${n}\0`)]));
-  const found = new Map<string, number>();
+  const found = new Map<string, { id: number; size: number }>();
   let id = 1;
   for (let off = typeStart; off + BtfTypeLayout.size <= typeEnd; id++) {
     const nameOff = dv.getUint32(off, le), info = dv.getUint32(off + 4, le);
@@ -43,7 +51,7 @@ export function findNamedTypeIds(btf: Uint8Array, names: readonly string[], kind
         if (found.has(n)) continue;
         let i = 0;
         while (i < bytes.length && btf[strStart + nameOff + i] === bytes[i]) i++;
-        if (i === bytes.length) found.set(n, id);
+        if (i === bytes.length) found.set(n, { id, size: dv.getUint32(off + 8, le) });
       }
       if (found.size === wanted.size) break;
     }

@@ -1,5 +1,6 @@
 /** Check object: what this kernel can run at all, which programs to load, and their linked code. */
 import { HOST_LITTLE_ENDIAN } from "@x/elf/layout";
+import { ProgType } from "@x/sys/abi";
 import { ObjectError } from "../../errors.js";
 import type { ObjectSpec, ProgramSpec } from "../../spec.js";
 import type { Phase } from "../phase.js";
@@ -19,9 +20,22 @@ function requireHostByteOrder(spec: ObjectSpec): void {
   throw new ObjectError("OBJECT_WRONG_BYTE_ORDER", `${spec.name} is ${order(spec.elf.littleEndian)}, but this kernel is ${order(HOST_LITTLE_ENDIAN)}: compile it with -target bpf (or bpfel) to load it here`, { object: spec.name });
 }
 
+/**
+ * The programs to load: those asked for, else those autoloaded. A struct_ops program is autoloaded
+ * when a struct_ops map that is created points to it, and not when none does (libbpf
+ * `bpf_object_adjust_struct_ops_autoload`); one no map points to cannot be loaded at all.
+ */
 function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
-  const chosen = names ? names.map((n) => spec.program(n)) : spec.programs.filter((p) => p.autoload);
+  const used = new Map<string, boolean>();
+  for (const m of spec.maps) {
+    for (const prog of m.structOps?.programs.values() ?? []) used.set(prog, (used.get(prog) ?? false) || m.autocreate !== false);
+  }
+  const autoload = (p: ProgramSpec) => used.get(p.name) ?? p.autoload;
+  const chosen = names ? names.map((n) => spec.program(n)) : spec.programs.filter(autoload);
   for (const p of chosen) {
+    if (p.kind?.progType === ProgType.STRUCT_OPS && !used.has(p.name)) {
+      throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `prog '${p.name}': SEC("struct_ops") program isn't referenced anywhere, did you forget to use it?`, { program: p.name, section: p.section });
+    }
     if (!p.kind) throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}': section '${p.section}' names no known program type`, { program: p.name, section: p.section });
     if (p.kind.unsupported) throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}' (${p.section}): ${p.kind.unsupported}`, { program: p.name, section: p.section });
   }

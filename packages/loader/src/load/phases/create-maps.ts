@@ -19,7 +19,8 @@ import { mapError } from "./map-error.js";
 export const createMaps: Phase = {
   name: "create maps",
   run(s) {
-    for (const m of s.spec.maps) s.maps.set(m.name, createMap(s, m));
+    // `?.struct_ops` maps (libbpf's autocreate false) are not created unless asked for.
+    for (const m of s.spec.maps) if (m.autocreate !== false) s.maps.set(m.name, createMap(s, m));
   },
 };
 
@@ -34,10 +35,14 @@ function createMap(s: LoadState, m: MapSpec): MapState {
   // An arena's definition carries BPF_F_MMAPABLE itself (the kernel requires it).
   if (m.mmapable && !isArenaMap(m) && f.has("array_mmap")) flags |= MapFlags.BPF_F_MMAPABLE;
   if (!isDeclaredMap(m) && flags & MapFlags.BPF_F_RDONLY_PROG && !f.has("rdonly_prog")) flags &= ~MapFlags.BPF_F_RDONLY_PROG;
+  // A struct_ops map's value is the kernel's struct bpf_struct_ops_NAME (the struct_ops phase found it).
+  const ops = s.structOps.get(m.name);
+  let fd: KernelFd;
   const base = {
     type: m.type,
     keySize: m.keySize,
-    valueSize: m.valueSize,
+    valueSize: ops?.valueSize ?? m.valueSize,
+    ...(ops ? { btfVmlinuxValueTypeId: ops.btfVmlinuxValueTypeId } : {}),
     maxEntries: effectiveMaxEntries(s, m),
     flags,
     numaNode: m.numaNode,
@@ -50,7 +55,16 @@ function createMap(s: LoadState, m: MapSpec): MapState {
   const withBtf = s.btf && !MAP_TYPES_WITHOUT_BTF.has(m.type) && (m.btfKeyTypeId || m.btfValueTypeId)
     ? { btfFd: s.btf.fd, btfKeyTypeId: m.btfKeyTypeId, btfValueTypeId: m.btfValueTypeId }
     : undefined;
-  let fd: KernelFd;
+  if (ops) {
+    // The kernel wants the object's BTF with a struct_ops map, though its value type is the kernel's.
+    if (!s.btf) throw new LoadError("LOAD_MAP", `struct_ops map '${m.name}' needs the object's BTF in the kernel, and it was not loaded`, { object: s.spec.name, map: m.name });
+    try {
+      fd = s.own(s.kernel.createMap({ ...shaped, btfFd: s.btf.fd }));
+    } catch (e) {
+      throw mapError(s, m, e);
+    }
+    return { spec: m, fd, reused: false, image: undefined, pinPath };
+  }
   try {
     fd = s.own(s.kernel.createMap(withBtf ? { ...shaped, ...withBtf } : shaped));
   } catch (e) {

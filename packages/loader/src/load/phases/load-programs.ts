@@ -27,8 +27,9 @@ function loadProgram(s: LoadState, p: ProgramState) {
       insns: p.insns!,
       license: spec.license,
       name: s.features.has("prog_name") ? kernelObjectName(p.spec.name) : undefined,
-      expectedAttachType: attachType,
-      attachBtfId: kind.attachTarget !== undefined ? attachBtfId(s, p) : undefined,
+      // A struct_ops program's expected attach type is the index of the member it implements.
+      expectedAttachType: p.structOps ? p.structOps.expectedAttachType : attachType,
+      attachBtfId: p.structOps ? p.structOps.attachBtfId : kind.attachTarget !== undefined ? attachBtfId(s, p) : undefined,
       progBtfFd: s.btf && p.ext?.funcInfo ? s.btf.fd : undefined,
       ...p.ext,
       kernVersion: kind.progType === ProgType.KPROBE ? spec.kernVersion || s.kernel.version().code : spec.kernVersion,
