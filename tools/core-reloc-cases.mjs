@@ -42,15 +42,11 @@
 // ${XDG_CACHE_HOME:-~/.cache}/xbpf-core-reloc. vmlinux.h is not part of the key: it only feeds the
 // module object (whose cases need bpf_testmod and are unsupported here), and any kernel's task_struct
 // will do for it; manifest.json records which kernel it came from. Delete the folder to start over.
-import { execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import {
-  cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync,
-  writeFileSync, realpathSync,
-} from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, homedir, release } from "node:os";
-import { delimiter, join, relative } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { BuildError, clangSysIncludes, fail, listFiles, run, runAll, sha256, stamp, topDir, which, withLock } from "./lib/build.mjs";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const DEFAULT_TARBALL = process.env.XBPF_CORE_RELOC_TARBALL || "/usr/src/linux-source-6.12.tar.xz";
@@ -60,11 +56,6 @@ const SELFTESTS = "tools/testing/selftests/bpf";
 const VMLINUX_BTF = "/sys/kernel/btf/vmlinux";
 /** Where the source tree appears in the objects' debug info, instead of the cache path. */
 const DEBUG_PREFIX = "/xbpf-core-reloc";
-
-class BuildError extends Error {}
-function fail(msg) {
-  throw new BuildError(msg);
-}
 
 let quiet = false;
 function log(msg) {
@@ -99,20 +90,6 @@ export function defaultCacheDir() {
   return join(base, "xbpf-core-reloc");
 }
 
-const sha256 = (data) => createHash("sha256").update(data).digest("hex");
-
-/** The file a command name resolves to through PATH (symlinks followed), or undefined. */
-function which(cmd) {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    try {
-      if (statSync(p).isFile()) return realpathSync(p);
-    } catch {}
-  }
-  return undefined;
-}
-
 const LIBBPF_SO = "/usr/lib/x86_64-linux-gnu/libbpf.so";
 const LIBBPF_VERSION_H = "/usr/include/bpf/libbpf_version.h";
 
@@ -128,24 +105,13 @@ export function missingPrerequisites(tarball = DEFAULT_TARBALL) {
   return missing;
 }
 
-/** Size and mtime of a file (its resolved target), the cheap identity the quick index uses. */
-function stamp(path) {
-  if (!path) return null;
-  try {
-    const real = realpathSync(path);
-    const st = statSync(real);
-    return { path: real, size: st.size, mtimeMs: st.mtimeMs };
-  } catch {
-    return null;
-  }
-}
-
 function quickKey(tarball) {
   return sha256(
     JSON.stringify({
       format: FORMAT,
       tarball: stamp(tarball),
       script: sha256(readFileSync(SCRIPT)),
+      lib: sha256(readFileSync(new URL("./lib/build.mjs", import.meta.url))),
       clang: stamp(which("clang-19")),
       gcc: stamp(which("gcc")),
       libbpf: stamp(LIBBPF_SO),
@@ -168,105 +134,7 @@ export function findBuild({ tarball = DEFAULT_TARBALL, cache = defaultCacheDir()
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Processes
-
-function run(cmd, args, opts = {}) {
-  try {
-    return execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 256 << 20, stdio: ["ignore", "pipe", "pipe"], ...opts });
-  } catch (e) {
-    const out = [e.stdout, e.stderr].filter(Boolean).join("\n").trim();
-    fail(`\`${cmd} ${args.join(" ")}\` failed${e.status != null ? ` (exit ${e.status})` : ""}: ${out || e.message}`);
-  }
-}
-
-/** Runs the jobs ([cmd, args, cwd, what]) `jobs` at a time; rejects with every failure's output. */
-function runAll(jobs, parallel) {
-  return new Promise((resolve, reject) => {
-    const failures = [];
-    let next = 0;
-    let running = 0;
-    const start = () => {
-      while (running < parallel && next < jobs.length) {
-        const [cmd, args, cwd, what] = jobs[next++];
-        running++;
-        const child = spawn(cmd, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
-        let err = "";
-        child.stderr.on("data", (d) => (err += d));
-        child.on("error", (e) => (err += e.message));
-        child.on("close", (code) => {
-          running--;
-          if (code !== 0) failures.push(`${what}: ${cmd} exited ${code}\n${err.trim()}`);
-          if (next >= jobs.length && running === 0) {
-            if (failures.length) reject(new BuildError(`${failures.length} of ${jobs.length} compilations failed:\n${failures.join("\n\n")}`));
-            else resolve();
-          } else start();
-        });
-      }
-      if (jobs.length === 0) resolve();
-    };
-    start();
-  });
-}
-
-function sleepMs(ms) {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** A lock folder holding the owner's pid; a lock whose owner is gone is taken over. */
-async function withLock(cache, fn) {
-  const lock = join(cache, "lock");
-  mkdirSync(cache, { recursive: true });
-  const deadline = Date.now() + 15 * 60_000;
-  let announced = false;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, "pid"), String(process.pid));
-      break;
-    } catch (e) {
-      if (e.code !== "EEXIST") throw e;
-      let owner = Number.NaN;
-      try {
-        owner = Number(readFileSync(join(lock, "pid"), "utf8"));
-      } catch {}
-      let alive = false;
-      if (Number.isInteger(owner) && owner > 0) {
-        try {
-          process.kill(owner, 0);
-          alive = true;
-        } catch (k) {
-          alive = k.code === "EPERM";
-        }
-      } else {
-        // Just created, pid not written yet: give the owner a moment.
-        alive = Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs < 5000;
-      }
-      if (!alive) {
-        rmSync(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > deadline) fail(`${lock} held by pid ${owner} for too long`);
-      if (!announced) log(`waiting for pid ${owner}, which is building into the same cache`);
-      announced = true;
-      sleepMs(250);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Extraction
-
-function topDir(tarball) {
-  const first = run("sh", ["-c", 'tar -tJf "$1" 2>/dev/null | head -n 1', "sh", tarball]).trim();
-  const top = first.split("/")[0];
-  if (!top) fail(`${tarball}: cannot read its first member`);
-  return top;
-}
 
 /** Extracts the members the build needs into `dest` (as TOP/...); returns TOP. */
 function extract(tarball, dest) {
@@ -290,20 +158,6 @@ function extract(tarball, dest) {
   return top;
 }
 
-function listFiles(dir, base = dir) {
-  const out = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...listFiles(p, base));
-    else if (e.isFile()) out.push(relative(base, p));
-  }
-  return out.sort();
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Reading the sources
-
-/** C source with comments blanked (strings kept). */
 function stripComments(src) {
   return src.replace(/("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')|\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, (m, lit) => lit ?? m.replace(/[^\n]/g, " "));
 }
@@ -592,13 +446,6 @@ function helperNames(defs) {
 // ---------------------------------------------------------------------------------------------------
 // The build
 
-function sysIncludes() {
-  const out = run("sh", ["-c", "clang-19 -v -E - </dev/null 2>&1"]);
-  const m = /#include <\.\.\.> search starts here:\n([\s\S]*?)End of search list\./.exec(out);
-  if (!m) fail("cannot read clang-19's system include directories (clang-19 -v -E -)");
-  return m[1].split("\n").map((l) => l.trim()).filter(Boolean);
-}
-
 function kernelVersion(makefile) {
   const v = (k) => new RegExp(`^${k} = ?(.*)$`, "m").exec(makefile)?.[1]?.trim() ?? "";
   return `${v("VERSION")}.${v("PATCHLEVEL")}.${v("SUBLEVEL")}${v("EXTRAVERSION")}`;
@@ -657,7 +504,7 @@ async function build({ tarball, cache }) {
     mark("headersMs", t);
 
     // 3. compile: the programs first, then the harness lists which target-BTF files the cases name
-    const sys = sysIncludes();
+    const sys = clangSysIncludes();
     const bpfFlags = [
       "-g", "-Wall", "-Werror", "-D__TARGET_ARCH_x86", "-mlittle-endian",
       `-I${inc}`, `-I${selftests}`, `-I${join(tree, "tools/include/uapi")}`,
@@ -833,7 +680,7 @@ export async function ensureBuild({ tarball = DEFAULT_TARBALL, cache = defaultCa
     writeFileSync(tmp, JSON.stringify({ contentKey: r.contentKey, tarball, indexedAt: new Date().toISOString() }) + "\n");
     renameSync(tmp, join(cache, "index", `${qk}.json`));
     return { ...r, cached: false };
-  });
+  }, log);
 }
 
 async function main() {

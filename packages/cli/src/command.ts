@@ -1,7 +1,10 @@
-/** A CLI subcommand's code. `out` prints one chunk of output; thrown errors become exit codes in main. */
+/**
+ * A CLI subcommand's code. `out` prints one chunk of output; thrown errors become exit codes in main.
+ * A command that ran but found a failure to report (failing tests) returns its exit code.
+ */
 export interface Command {
   readonly usage: string;
-  run(argv: readonly string[], out: (text: string) => void): void | Promise<void>;
+  run(argv: readonly string[], out: (text: string) => void): void | number | Promise<void | number>;
 }
 
 /**

@@ -36,8 +36,7 @@ export async function main(argv: readonly string[], out = (s: string) => void pr
       out(`usage: ${command.usage}\n\n${entry.summary}`);
       return EXIT_OK;
     }
-    await command.run(rest, out);
-    return EXIT_OK;
+    return (await command.run(rest, out)) ?? EXIT_OK;
   } catch (e) {
     if (e instanceof UsageError) {
       err(`xbpf ${entry.name}: ${e.message}\nusage: ${command?.usage ?? entry.name}`);

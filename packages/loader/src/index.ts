@@ -10,7 +10,7 @@ import { installLoader } from "./spec.js";
 installLoader(loadObject);
 
 export * from "./open.js";
-export { loadObject, type LoadOptions } from "./load/index.js";
+export { loadObject, type LoadOptions, type ProgramLoadOptions } from "./load/index.js";
 export { LOAD_PHASES } from "./load/phases.js";
 export type { Phase } from "./load/phase.js";
 export { systemKernel, type ArenaRegion, type Kernel, type KernelFd, type MappedRegion, type PinnedMap } from "./load/kernel.js";
@@ -20,3 +20,4 @@ export { LoadError, type LoadErrorCode } from "./errors.js";
 export { openPinnedMap } from "./pinned.js";
 export { listPrograms, openProgram, LiveProgram, METADATA_PREFIX, type LiveMap, type ProgramSummary } from "./kernel-programs.js";
 export { LoadedStructOps, type StructOpsRegistration } from "./loaded-struct-ops.js";
+export { objectTestLoader, testEnvironment } from "./test-load.js";

@@ -3,8 +3,9 @@
  * as libbpf 0.x (`struct bpf_map_def`), cilium/ebpf and iproute2 (`struct bpf_elf_map`) read them.
  * libbpf 1.x refuses the section; objects with it still exist. The layout is told from the size of
  * a definition (the section's size over its map symbols, which clang also gives as the symbols'
- * sizes): 36 bytes is iproute2's, anything else `bpf_map_def`, whose bytes past its five fields must be
- * zero (libbpf 0.x's and cilium's rule).
+ * sizes): 36 bytes is iproute2's, and 28 its older form without inner_id and inner_idx (as the kernel's
+ * test_sk_assign.c declares it; a 28-byte `bpf_map_def` with zero extra bytes reads the same); anything
+ * else `bpf_map_def`, whose bytes past its five fields must be zero (libbpf 0.x's and cilium's rule).
  */
 import { createHash } from "node:crypto";
 import type { Btf } from "@x/btf";
@@ -17,6 +18,8 @@ import { ObjectError } from "./errors.js";
 const BPF_MAP_DEF_SIZE = 20;
 /** iproute2's `struct bpf_elf_map`: the five fields, then id, pinning, inner_id, inner_idx. */
 const BPF_ELF_MAP_SIZE = 36;
+/** iproute2's `struct bpf_elf_map` before map-in-map: the five fields, id and pinning. */
+const BPF_ELF_MAP_NO_INNER_SIZE = 28;
 /** iproute2's smallest accepted `struct bpf_elf_map` (type, size_key, size_value, max_elem). */
 const BPF_ELF_MAP_MIN = 16;
 
@@ -58,7 +61,7 @@ function sectionDefinitions(object: string, elf: ElfFile, btf: Btf | undefined, 
   const sized = syms.find((s) => s.size !== 0 && s.size !== size);
   if (sized) throw bad(object, sec.name, sized.name, `a ${sized.size}-byte definition in a section of ${syms.length} definitions of ${size} bytes`);
   if (size < BPF_ELF_MAP_MIN || size % 4) throw bad(object, sec.name, undefined, `map definitions of ${size} bytes are too small (at least type, key, value size and max entries: ${BPF_ELF_MAP_MIN} bytes)`);
-  const layout = size === BPF_ELF_MAP_SIZE ? "bpf_elf_map" : "bpf_map_def";
+  const layout = size === BPF_ELF_MAP_SIZE || size === BPF_ELF_MAP_NO_INNER_SIZE ? "bpf_elf_map" : "bpf_map_def";
   const dv = new DataView(sec.data.buffer, sec.data.byteOffset, sec.data.byteLength);
   const le = elf.littleEndian;
   let objectHash: string | undefined;

@@ -147,6 +147,8 @@ export class LoadedProgram {
     readonly spec: ProgramSpec,
     /** The program's fd handle (owned by the loaded object). */
     readonly fd: KernelFd,
+    /** The verifier's log of its load, when it was loaded with a log level above 0. */
+    readonly log?: string,
   ) {}
 
   get name(): string {
@@ -198,7 +200,7 @@ export class LoadedObject {
     this.maps = new Map([...state.maps].map(([name, m]) => [name, new LoadedMap(m.spec, m.fd, { btf, pinPath: m.pinPath, memory: m.memory, object: state.spec.name, base: m === arena?.map ? arena.dataOffset : 0 })]));
     this.structOpsMaps = new Map([...state.structOps].filter(([name]) => this.maps.has(name)).map(([name, st]) => [name, new LoadedStructOps(this.maps.get(name)!, st.value, state.spec.name)]));
     this.arena = arena ? new Arena(arena.map.spec.name, arena.region, arena.dataOffset, btf, state.spec.name, () => this.#disposed) : undefined;
-    this.programs = new Map(state.programs.map((p) => [p.spec.name, new LoadedProgram(p.spec, p.fd!)]));
+    this.programs = new Map(state.programs.map((p) => [p.spec.name, new LoadedProgram(p.spec, p.fd!, p.log)]));
     this.btfFd = state.btf?.fd;
     const vars = new Map<string, Variable>();
     const storages = new Map<string, VariableStorage>();

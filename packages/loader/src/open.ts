@@ -16,3 +16,5 @@ export {
 } from "./section-defs.js";
 export { internalMapName, objectNameFromPath } from "./names.js";
 export { btfMapDefinitions, type BtfMapDefinition } from "./btf-maps.js";
+export { programTestSpec, hasTestAnnotations, testPattern, POINTER_VALUE, BPF_F_TEST_REG_INVARIANTS, type TestSpec, type TestExpectation, type TestPattern } from "./test-annotations.js";
+export { objectTestSpecs, matchPatterns, runTests, type TestLoader, type TestLoadRequest, type TestLoadResult, type TestResult, type TestRunOptions } from "./test-runner.js";

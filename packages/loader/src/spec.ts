@@ -234,8 +234,8 @@ export class ObjectSpec {
    * @internal The program `name` with the subprograms it calls appended. Linking is pure and
    * depends only on the object's code, so every load of this spec reuses it (patching copies).
    */
-  linked(name: string): LinkedProgram {
-    return this.memo(`linked ${name}`, () => linkProgram(this.elf, name, this.relocations, { programs: this.functions }));
+  linked(name: string, exceptionCallback?: string): LinkedProgram {
+    return this.memo(`linked ${name} ${exceptionCallback ?? ""}`, () => linkProgram(this.elf, name, this.relocations, { programs: this.functions, exceptionCallback }));
   }
 
   /**

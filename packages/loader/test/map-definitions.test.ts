@@ -147,7 +147,7 @@ describe.skipIf(!hasClang)("legacy maps sections", () => {
   const ELF = "struct bpf_elf_map { __u32 type, size_key, size_value, max_elem, flags, id, pinning, inner_id, inner_idx; };";
   const prog = (maps: string[]) => `SEC("socket") int p(void *ctx) { __u32 k = 0; ${maps.map((m) => `bpf_map_lookup_elem(&${m}, &k);`).join(" ")} return 0; }`;
 
-  it("reads bpf_map_def of any size whose extra bytes are zero, and the iproute2 layout at 36 bytes", () => {
+  it("reads bpf_map_def of any size whose extra bytes are zero, and the iproute2 layouts at 36 and 28 bytes", () => {
     const wide = openObject(compile(`struct wide_def { unsigned int type, key_size, value_size, max_entries, map_flags, extra1, extra2; };
 struct wide_def SEC("maps") w = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 2 };
 ${prog(["w"])}`));
@@ -156,11 +156,16 @@ ${prog(["w"])}`));
 struct bpf_elf_map SEC("maps") a = { .type = BPF_MAP_TYPE_HASH, .size_key = 4, .size_value = 4, .max_elem = 8, .pinning = 1 };
 ${prog(["a"])}`), { name: "objns" });
     expect(tc.map("a").pinAt).toMatch(/^tc\/[0-9a-f]{40}\/a$/);
+    // iproute2's layout before inner_id and inner_idx (28 bytes), as the kernel's test_sk_assign.c has it.
+    const old = openObject(compile(`struct old_elf_map { __u32 type, size_key, size_value, max_elem, flags, id, pinning; };
+struct old_elf_map SEC("maps") s = { .type = BPF_MAP_TYPE_SOCKMAP, .size_key = 4, .size_value = 8, .max_elem = 1, .pinning = 2 };
+${prog(["s"])}`));
+    expect(old.map("s")).toMatchObject({ origin: "legacy", type: MapType.SOCKMAP, keySize: 4, valueSize: 8, maxEntries: 1, pinAt: "tc/globals/s" });
   });
 
   it.each([
-    ["non-zero fields past bpf_map_def's five", `struct wide_def { unsigned int type, key_size, value_size, max_entries, map_flags, extra1, extra2; };
-struct wide_def SEC("maps") w = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 2, .extra2 = 1 };`, ["w"], /map 'w': unknown and non-zero fields in its 28-byte bpf_map_def \(byte 24;/],
+    ["non-zero fields past bpf_map_def's five", `struct wide_def { unsigned int type, key_size, value_size, max_entries, map_flags, extra1, extra2, extra3; };
+struct wide_def SEC("maps") w = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 2, .extra3 = 1 };`, ["w"], /map 'w': unknown and non-zero fields in its 32-byte bpf_map_def \(byte 28;/],
     ["iproute2's custom pinning", `${ELF}
 struct bpf_elf_map SEC("maps") a = { .type = BPF_MAP_TYPE_ARRAY, .size_key = 4, .size_value = 4, .max_elem = 1, .pinning = 7 };`, ["a"], /map 'a': pinning 7 names a custom pinning of \/etc\/iproute2\/bpf_pinning/],
     ["a map of maps whose inner_id no map has", `${ELF}

@@ -1,6 +1,7 @@
 /** Maps from `.maps` of every common type are created as declared (or as adjusted before load), and work. */
 import { describe, expect, it } from "vitest";
 import { mapTypeName, openObject } from "@x/loader";
+import { pageSize } from "@x/sys";
 import { fixture, haveKernel } from "./kernel.js";
 
 describe.runIf(haveKernel)(".maps map types", () => {
@@ -34,5 +35,19 @@ describe.runIf(haveKernel)(".maps map types", () => {
     expect(slots.reduce((a, b) => a + b, 0n)).toBe(1n);
     // A value of the wrong size is refused before the kernel reads past it.
     expect(() => perCpu.update(new Uint8Array(4), new Uint8Array(perCpu.userValueSize + 8))).toThrow(/value must be/);
+  });
+
+  it("a ring buffer's size is rounded up to a power-of-2 number of pages, as libbpf does; 0 stays the kernel's error", () => {
+    const page = pageSize();
+    for (const [declared, created] of [[1000, page], [page * 3, page * 4], [page * 2, page * 2]]) {
+      const spec = openObject(fixture("maps"));
+      spec.map("events").maxEntries = declared!;
+      using obj = spec.load();
+      expect(obj.map("events").info().maxEntries, `declared ${declared}`).toBe(created);
+      expect(obj.program("use_maps").testRun({ data: new Uint8Array(64) }).retval).toBe(7);
+    }
+    const zero = openObject(fixture("maps"));
+    zero.map("events").maxEntries = 0;
+    expect(() => zero.load()).toThrow(expect.objectContaining({ code: "LOAD_MAP", errnoName: "EINVAL" }));
   });
 });

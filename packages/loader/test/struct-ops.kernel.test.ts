@@ -84,4 +84,14 @@ describe.runIf(haveKernel)("struct-ops.bpf.o: a TCP congestion control in BPF", 
     expect(available()).toContain("xbpf_cc_opt");
     reg.unregister();
   });
+
+  it("programs: [...] cannot leave out a program a created struct_ops map points to, nor load one no created map does", () => {
+    const spec = openObject(fixture("struct-ops"));
+    spec.map("xbpf_cc").autocreate = false;
+    spec.map("xbpf_cc_map").autocreate = false;
+    spec.map("xbpf_cc_optional").autocreate = true;
+    // As libbpf: struct_ops programs' autoload follows the maps, whatever was asked for.
+    using obj = spec.load({ programs: ["xbpf_ssthresh", "xbpf_init"] });
+    expect([...obj.programs.keys()].sort()).toEqual(["xbpf_cong_avoid", "xbpf_ssthresh", "xbpf_undo_cwnd"]);
+  });
 });

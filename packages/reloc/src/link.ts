@@ -46,6 +46,12 @@ export interface LinkedProgram {
 export interface LinkOptions {
   /** The object's programs, as returned by {@link findPrograms}. */
   readonly programs?: readonly ProgramSymbol[];
+  /**
+   * A `.text` subprogram appended after the program's own (once, where it is not already): the
+   * exception callback named by the program's `exception_callback:` decl tag, which nothing calls
+   * (libbpf `bpf_prog_assign_exc_cb`, appended in `bpf_object__relocate`).
+   */
+  readonly exceptionCallback?: string;
 }
 
 function pickProgram(programs: readonly ProgramSymbol[], name: string): ProgramSymbol {
@@ -161,6 +167,11 @@ export function linkProgram(
   };
 
   append(main);
+  if (options.exceptionCallback !== undefined) {
+    const cb = programs.find((p) => p.isSubprog && p.name === options.exceptionCallback);
+    if (cb === undefined) throw new RelocationError("RELOC_UNKNOWN_PROGRAM", `prog '${main.name}': cannot find exception callback '${options.exceptionCallback}'`, { program: main.name });
+    if (!placed.has(cb)) append(cb);
+  }
   outRelocs.sort((a, b) => a.insnIndex - b.insnIndex);
   return { name: main.name, section: main.section, insns: out, relocations: outRelocs, segments };
 }

@@ -7,5 +7,6 @@ export const commands: readonly CommandEntry[] = [
   { name: "load", summary: "load an object into the kernel and print what was created; --pin keeps it after exit", load: async () => (await import("./load.js")).load },
   { name: "run", summary: "load an object, test-run one program (BPF_PROG_TEST_RUN) and print its result and the globals", load: async () => (await import("./run.js")).run },
   { name: "prog", summary: "list every program in the kernel; show one's metadata and live globals, write one (--set), watch them (--watch)", load: async () => (await import("./prog.js")).prog },
+  { name: "test", summary: "run the annotated programs of objects as the kernel's selftests do (__success, __failure, __msg, __retval)", load: async () => (await import("./test.js")).test },
   { name: "probe", summary: "show which BPF features and program types the running kernel has", load: async () => (await import("./probe.js")).probe },
 ];

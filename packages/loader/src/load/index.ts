@@ -12,12 +12,20 @@ import { LoadState } from "./state.js";
 
 /** Options for {@link loadObject}. */
 export interface LoadOptions {
-  /** Load only these programs (default: every program whose section is not `?`-prefixed). */
+  /**
+   * Load only these programs (default: every program whose section is not `?`-prefixed). struct_ops
+   * programs follow their maps either way, as in libbpf: loaded when a created struct_ops map uses them.
+   */
   readonly programs?: readonly string[];
   /** Directory for maps declared with `__uint(pinning, LIBBPF_PIN_BY_NAME)` (default `/sys/fs/bpf`, like libbpf). */
   readonly pinRoot?: string;
   /** Verifier log level for every program (0: a log only on failure). */
   readonly logLevel?: number;
+  /**
+   * Per program, by name: its verifier log level (instead of `logLevel`) and `prog_flags` added to
+   * what its section gives (libbpf's `bpf_program__set_log_level` / `bpf_program__set_flags`).
+   */
+  readonly programOptions?: Readonly<Record<string, ProgramLoadOptions>>;
   /** Called with warnings (BTF refused by the kernel, binding failures); default: ignored. */
   readonly warn?: (message: string) => void;
   /**
@@ -28,6 +36,14 @@ export interface LoadOptions {
   readonly btf?: string | Uint8Array;
   /** The kernel to load into (default: this machine's, through @x/sys). Tests pass a fake one. */
   readonly kernel?: Kernel;
+}
+
+/** Load settings of one program (see {@link LoadOptions.programOptions}). */
+export interface ProgramLoadOptions {
+  /** Verifier log level; above 0 the log of a successful load is kept as `LoadedProgram.log`. */
+  readonly logLevel?: number;
+  /** `BPF_F_*` program flags (`ProgFlags`), added to the section's. */
+  readonly flags?: number;
 }
 
 /**
@@ -43,6 +59,7 @@ export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedO
     programs: options.programs,
     pinRoot: options.pinRoot ?? "/sys/fs/bpf",
     logLevel: options.logLevel ?? 0,
+    programOptions: options.programOptions ?? {},
     btf: options.btf,
     warn: options.warn ?? (() => {}),
   }, options.kernel ?? systemKernel);

@@ -82,8 +82,8 @@ export interface Kernel {
   updateElement(map: KernelFd, key: Uint8Array, value: Uint8Array): void;
   /** `BPF_MAP_FREEZE`. */
   freezeMap(map: KernelFd): void;
-  /** `BPF_PROG_LOAD`. */
-  loadProgram(options: ProgLoadOptions): KernelFd;
+  /** `BPF_PROG_LOAD` (with a log level above 0, the verifier's log comes back with the fd). */
+  loadProgram(options: ProgLoadOptions): KernelFd & { readonly log?: string };
   /** `BPF_PROG_BIND_MAP`. */
   bindMap(program: KernelFd, map: KernelFd): void;
   /** `BPF_OBJ_PIN`. */

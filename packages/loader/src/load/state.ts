@@ -3,6 +3,7 @@ import type { FeatureName } from "@x/sys";
 import type { Instruction, LinkedProgram } from "@x/reloc";
 import type { ExtInfo } from "@x/sys";
 import type { MapSpec, ObjectSpec, ProgramSpec } from "../spec.js";
+import type { ProgramLoadOptions } from "./index.js";
 import type { ArenaRegion, Kernel, KernelFd, MappedRegion } from "./kernel.js";
 
 /** Options of a load (see `LoadOptions`), with defaults applied. */
@@ -13,6 +14,8 @@ export interface LoadSettings {
   readonly pinRoot: string;
   /** Verifier log level for every program. */
   readonly logLevel: number;
+  /** Per-program log level and extra `prog_flags`. */
+  readonly programOptions: Readonly<Record<string, ProgramLoadOptions>>;
   /** Target BTF for CO-RE instead of the running kernel's (a path or bytes: raw BTF or an ELF object's .BTF). */
   readonly btf: string | Uint8Array | undefined;
   /** Where warnings go. */
@@ -56,6 +59,8 @@ export interface ProgramState {
   /** func_info / line_info for the kernel (the relocate phase). */
   ext?: { funcInfo?: ExtInfo; lineInfo?: ExtInfo };
   fd?: KernelFd;
+  /** The verifier's log of a successful load (with a log level above 0). */
+  log?: string;
 }
 
 /** A struct_ops map's value in the kernel's layout (see the struct_ops phase). */

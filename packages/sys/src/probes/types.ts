@@ -92,10 +92,10 @@ function result(name: string, minKernel: string, description: string, outcome: P
 }
 
 /**
- * Load `mov r0, 0; exit` as `type`. Errors mean what `classifyProbeError` says (a verifier
- * rejection of this trivial program is `unknown`), except for the types that need an attach
- * target's BTF id (`btfIdType`): a load that got as far as the verifier (a log) shows the kernel
- * knows the type, and a failure before it cannot tell the type from the missing target.
+ * Load `mov r0, 0; exit` as `type`. A load that got as far as the verifier (a log) shows the kernel
+ * knows the type and attach type, whatever the verifier thought of the code; other errors mean what
+ * `classifyProbeError` says, except for the types that need an attach target's BTF id (`btfIdType`),
+ * where a failure before the verifier cannot tell the type from the missing target.
  */
 function tryLoad(type: number, expectedAttachType: number | undefined, btfIdType: boolean): ProbeOutcome {
   const name = nameOf(ProgType, type);
@@ -115,8 +115,11 @@ function tryLoad(type: number, expectedAttachType: number | undefined, btfIdType
       throw e;
     }
   });
-  if (!btfIdType || outcome.status === "supported") return outcome;
+  if (outcome.status === "supported") return outcome;
+  // The verifier ran: the kernel took the type and attach type, and refused only the probe's code (as
+  // the hooks whose programs must return 1, cgroup recvmsg/getpeername/getsockname, refuse `r0 = 0`).
   if (verifierRan) return { status: "supported" };
+  if (!btfIdType) return outcome;
   return outcome.status === "missing" ? { ...outcome, status: "unknown" } : outcome;
 }
 

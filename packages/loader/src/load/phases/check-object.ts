@@ -2,6 +2,7 @@
 import { HOST_LITTLE_ENDIAN } from "@x/elf/layout";
 import { ProgType } from "@x/sys/abi";
 import { ObjectError } from "../../errors.js";
+import { exceptionCallbackOf, hasExceptionCallbacks } from "../../exception-callback.js";
 import type { ObjectSpec, ProgramSpec } from "../../spec.js";
 import type { Phase } from "../phase.js";
 
@@ -9,7 +10,13 @@ export const checkObject: Phase = {
   name: "check object",
   run(s) {
     requireHostByteOrder(s.spec);
-    s.programs = selectPrograms(s.spec, s.settings.programs).map((spec) => ({ spec, linked: s.spec.linked(spec.name) }));
+    // libbpf appends exception callbacks only where the kernel takes decl tags (older ones have no
+    // exceptions, and refuse code nothing reaches): probed here, for the few objects that have them.
+    const btf = hasExceptionCallbacks(s.spec.btf) && s.features.probe("btf") && s.features.probe("btf_decl_tag") ? s.spec.btf : undefined;
+    s.programs = selectPrograms(s.spec, s.settings.programs).map((spec) => {
+      const cb = btf && exceptionCallbackOf(btf, spec.name, s.spec.functions, s.spec.name);
+      return { spec, linked: s.spec.linked(spec.name, cb) };
+    });
   },
 };
 
@@ -21,9 +28,10 @@ function requireHostByteOrder(spec: ObjectSpec): void {
 }
 
 /**
- * The programs to load: those asked for, else those autoloaded. A struct_ops program is autoloaded
- * when a struct_ops map that is created points to it, and not when none does (libbpf
- * `bpf_object_adjust_struct_ops_autoload`); one no map points to cannot be loaded at all.
+ * The programs to load: those asked for, else those autoloaded. A struct_ops program follows its
+ * maps either way: loaded when a struct_ops map that is created points to it, and not when none does
+ * (libbpf `bpf_object_adjust_struct_ops_autoload` overrides autoload alike); one no map points to
+ * cannot be loaded at all.
  */
 function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
   const used = new Map<string, boolean>();
@@ -31,7 +39,8 @@ function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined):
     for (const prog of m.structOps?.programs.values() ?? []) used.set(prog, (used.get(prog) ?? false) || m.autocreate !== false);
   }
   const autoload = (p: ProgramSpec) => used.get(p.name) ?? p.autoload;
-  const chosen = names ? names.map((n) => spec.program(n)) : spec.programs.filter(autoload);
+  for (const n of names ?? []) spec.program(n);
+  const chosen = spec.programs.filter(names ? (p) => used.get(p.name) ?? names.includes(p.name) : autoload);
   for (const p of chosen) {
     if (p.kind?.progType === ProgType.STRUCT_OPS && !used.has(p.name)) {
       throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `prog '${p.name}': SEC("struct_ops") program isn't referenced anywhere, did you forget to use it?`, { program: p.name, section: p.section });

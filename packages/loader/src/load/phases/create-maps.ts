@@ -103,7 +103,7 @@ function createInnerTemplate(s: LoadState, m: MapSpec): KernelFd {
     : {};
   try {
     return s.kernel.createMap({
-      type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags, numaNode: d.numaNode,
+      type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: effectiveMaxEntries(s, d), flags: d.flags, numaNode: d.numaNode,
       mapExtra: d.mapExtra, name: s.features.has("prog_name") ? kernelObjectName(d.name) : undefined, ...btf,
     });
   } catch (e) {
@@ -135,7 +135,22 @@ function reusePinned(s: LoadState, m: MapSpec, path: string): KernelFd | undefin
   return fd;
 }
 
-/** What the kernel will report as max_entries: a perf event array of 0 entries gets one per possible CPU (libbpf). */
-function effectiveMaxEntries(s: LoadState, m: MapSpec): number {
-  return m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0 ? s.kernel.possibleCpus() : m.maxEntries;
+/**
+ * The max_entries to create a map with, as libbpf does: a perf event array of 0 entries gets one per
+ * possible CPU; a ring buffer's size is rounded up to a power-of-2 number of pages (`adjust_ringbuf_sz`),
+ * which the kernel requires.
+ */
+function effectiveMaxEntries(s: LoadState, m: { readonly type: number; readonly maxEntries: number }): number {
+  if (m.type === MapType.PERF_EVENT_ARRAY && m.maxEntries === 0) return s.kernel.possibleCpus();
+  if (m.type === MapType.RINGBUF || m.type === MapType.USER_RINGBUF) return ringBufferSize(m.maxEntries, s.kernel.pageSize());
+  return m.maxEntries;
+}
+
+/** libbpf `adjust_ringbuf_sz`: 0 stays 0 (the kernel's error), and a size no u32 can round up to stays as it is. */
+export function ringBufferSize(size: number, page: number): number {
+  if (size === 0) return 0;
+  const pages = size / page;
+  if (Number.isInteger(pages) && (pages & (pages - 1)) === 0) return size;
+  for (let n = page; n <= 0xffffffff; n *= 2) if (n > size) return n;
+  return size;
 }

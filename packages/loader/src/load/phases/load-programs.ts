@@ -12,7 +12,11 @@ import type { LoadState, ProgramState } from "../state.js";
 export const loadPrograms: Phase = {
   name: "load programs",
   run(s) {
-    for (const p of s.programs) p.fd = s.own(loadProgram(s, p));
+    for (const p of s.programs) {
+      const fd = s.own(loadProgram(s, p));
+      p.fd = fd;
+      if (fd.log !== undefined) p.log = fd.log;
+    }
   },
 };
 
@@ -20,6 +24,7 @@ function loadProgram(s: LoadState, p: ProgramState) {
   const { spec } = s;
   const kind = p.spec.kind!;
   // libbpf (SEC_EXP_ATTACH_OPT): where the kernel predates expected_attach_type, load without it.
+  const own = s.settings.programOptions[p.spec.name] ?? {};
   const attachType = kind.attachTypeOptional && !s.features.has("exp_attach_type") ? undefined : kind.attachType;
   try {
     return s.kernel.loadProgram({
@@ -33,10 +38,10 @@ function loadProgram(s: LoadState, p: ProgramState) {
       progBtfFd: s.btf && p.ext?.funcInfo ? s.btf.fd : undefined,
       ...p.ext,
       kernVersion: kind.progType === ProgType.KPROBE ? spec.kernVersion || s.kernel.version().code : spec.kernVersion,
-      flags: (kind.sleepable ? ProgFlags.BPF_F_SLEEPABLE : 0) | (kind.frags ? ProgFlags.BPF_F_XDP_HAS_FRAGS : 0),
+      flags: (kind.sleepable ? ProgFlags.BPF_F_SLEEPABLE : 0) | (kind.frags ? ProgFlags.BPF_F_XDP_HAS_FRAGS : 0) | (own.flags ?? 0),
       // libbpf passes the object's fd_array (module BTFs of kfuncs, index 0 unused) to every program.
       fdArray: s.fdArray.length ? [0, ...s.fdArray] : undefined,
-      logLevel: s.settings.logLevel,
+      logLevel: own.logLevel ?? s.settings.logLevel,
     });
   } catch (e) {
     const sys = e instanceof BpfSyscallError ? e : undefined;
