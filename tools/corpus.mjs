@@ -3,13 +3,13 @@
 // run: objects opened, loaded whole, programs loaded one at a time, and the annotated programs run as
 // `xbpf test` runs them (the same runner, driving each loader), against their annotations.
 //
-// Usage: node tools/corpus.mjs [--only NAME,…] [--json FILE] [--no-build]
-// Prints a Markdown summary, then what each loader does that the other does not. Needs root. Takes
-// about 20 minutes on 2 cores (the kernel's verifier is most of it, on both sides).
-import { spawnSync } from "node:child_process";
+// Usage: node tools/corpus.mjs [--only NAME,…] [--json FILE]   (npm run corpus: tools/corpus.sh, setup first)
+// Prints a Markdown summary, then what each loader does that the other does not; the whole record goes to
+// FILE (default .cache/corpus/last.json). Needs root. About 3 minutes on 2 cores once built.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { harness, libbpfTestLoader } from "./corpus/libbpf.mjs";
 import { buildCorpus } from "./selftests-corpus.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -26,23 +26,13 @@ const jsonOut = opt("--json") ?? join(root, ".cache/corpus/last.json");
 
 const dir = await buildCorpus({ only });
 const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
-const harness = join(dir, "harness");
+const harnessPath = join(dir, "harness");
 const objects = readdirSync(join(dir, "obj")).filter((f) => f.endsWith(".bpf.o")).sort();
 
-/** One harness call: its JSON lines. */
-function lib(...argv) {
-  const r = spawnSync(harness, argv, { encoding: "utf8", maxBuffer: 64 << 20, timeout: 600_000 });
-  if (r.status !== 0) return [{ ok: false, loaded: false, error: `harness exited ${r.status ?? r.signal}: ${r.stderr.trim().slice(0, 200)}` }];
-  return r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-}
+const lib = (...argv) => harness(harnessPath, ...argv);
 
 const firstLine = (e) => String(e?.message ?? e).split("\n")[0];
 const runOptions = loader.testEnvironment();
-
-/** libbpf (the harness) as a TestLoader. */
-function libLoader(path) {
-  return (req) => lib("test", path, req.target, String(req.logLevel), String(req.flags), req.btfPath ? resolve(dirname(path), req.btfPath) : "-", req.run ? "1" : "0", ...req.programs.filter((p) => p !== req.target))[0];
-}
 
 const rows = [];
 const started = Date.now();
@@ -83,7 +73,7 @@ for (const [i, f] of objects.entries()) {
   if (spec?.btf && loader.hasTestAnnotations(spec.btf)) {
     const specs = loader.objectTestSpecs(spec.btf, spec.programs.map((p) => p.name));
     row.x.tests = await loader.runTests(specs, loader.objectTestLoader(path), runOptions);
-    row.lib.tests = await loader.runTests(specs, libLoader(path), runOptions);
+    row.lib.tests = await loader.runTests(specs, libbpfTestLoader(harnessPath, path), runOptions);
   }
   rows.push(row);
   if (!only && i % 50 === 49) process.stderr.write(`corpus: ${i + 1}/${objects.length} objects, ${((Date.now() - started) / 60000).toFixed(1)} min\n`);

@@ -161,7 +161,7 @@ async function build({ tarball, cache, only }) {
     }
 
     const { harness, version } = await buildLibbpf(tree, cache, inc);
-    const buildKey = sha256(JSON.stringify([headerHash, wanted.map(keyOf)]));
+    const buildKey = sha256(JSON.stringify([headerHash, wanted.map(keyOf), harness]));
     const final = join(cache, "builds", buildKey);
     if (!existsSync(join(final, "manifest.json"))) {
       const dir = join(work, "build");

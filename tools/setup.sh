@@ -40,6 +40,8 @@ need_cmd bpftool bpftool
 need_pkg libbpf-dev /usr/include/bpf/libbpf.h
 need_cmd gcc gcc
 need_cmd python3 python3 # the CO-RE selftest cases builder generates a header with it
+need_pkg libelf-dev /usr/include/libelf.h # libbpf of the selftests sample (tools/selftests-corpus.mjs)
+need_pkg zlib1g-dev /usr/include/zlib.h
 # libbpf's own sources (tools/lib/bpf of the kernel tree), which a test reads to generate a table.
 need_pkg linux-source-6.12 /usr/src/linux-source-6.12.tar.xz
 

@@ -3,6 +3,7 @@
  * kernel resolves), `probe`, and a verifier rejection reported with exit 1 and the verifier log.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { openObject } from "@x/loader";
 import { BpfSyscallError, compareKernelVersions, kernelVersion, mapGetFdById, mapInfo, mapLookup, parseKernelVersion, progGetFdById, progInfo } from "@x/sys";
 import { bpffsDir, fixture, haveBpffs, haveKernel } from "../../loader/test/kernel.js";
 import { refusedByPolicy } from "../../sys/test/refused.js";
@@ -129,6 +130,19 @@ describe.runIf(haveKernel && haveBpffs())("xbpf load", () => {
     const e = j.json().error;
     expect(e).toMatchObject({ code: "LOAD_PROGRAM", location: { object: "sk_lookup", program: "lookup" }, command: "BPF_PROG_LOAD", errnoName: "EINVAL" });
     expect(e.log).toMatch(/At program exit the register R0/);
+  });
+
+  it("--attach-target: a freplace program without one is refused with how to give it; a function the target lacks is named", async () => {
+    const none = await xbpf("load", fixture("freplace"), "--program", "new_get_verdict", "--json");
+    expect(none.code).toBe(1);
+    expect(none.json().error).toMatchObject({ code: "OBJECT_BAD_ATTACH_TARGET", location: { program: "new_get_verdict" } });
+    expect(none.json().error.message).toContain("xbpf load --attach-target new_get_verdict=ID|PATH");
+    using target = openObject(fixture("freplace-target")).load();
+    const id = target.program("classify").info().id;
+    const wrong = await xbpf("load", fixture("freplace"), "--program", "new_get_verdict", "--attach-target", `new_get_verdict=${id}:nope`);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/the target program has no function 'nope' \(its functions: .*get_verdict/);
+    expect((await xbpf("load", fixture("freplace"), "--attach-target", "new_get_verdict")).code).toBe(2);
   });
 });
 

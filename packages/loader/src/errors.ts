@@ -21,7 +21,9 @@ export type ObjectErrorCode =
   /** The target BTF given for CO-RE cannot be read or has no BTF. */
   | "OBJECT_BAD_TARGET_BTF"
   /** `spec.load()` on a spec opened through `@x/loader/open`, which has no kernel layer. */
-  | "OBJECT_NO_LOADER";
+  | "OBJECT_NO_LOADER"
+  /** A program that attaches to another BPF program (freplace, or fentry/fexit on one) whose target is missing or has no such function. */
+  | "OBJECT_BAD_ATTACH_TARGET";
 
 /**
  * What went wrong with an object, and where: `location` names the object and, as far as known,

@@ -10,7 +10,7 @@ import { installLoader } from "./spec.js";
 installLoader(loadObject);
 
 export * from "./open.js";
-export { loadObject, type LoadOptions, type ProgramLoadOptions } from "./load/index.js";
+export { loadObject, type AttachTarget, type LoadOptions, type ProgramLoadOptions } from "./load/index.js";
 export { LOAD_PHASES } from "./load/phases.js";
 export type { Phase } from "./load/phase.js";
 export { systemKernel, type ArenaRegion, type Kernel, type KernelFd, type MappedRegion, type PinnedMap } from "./load/kernel.js";

@@ -16,18 +16,11 @@
  * - a leading **`?`** is not part of the name: libbpf strips it and marks the program as not
  *   loaded by default (autoload false).
  *
- * Program types the loader cannot handle yet are a short hand-written list below, not part of the
- * generated data.
  */
 import { AttachType, ProgType, type AttachTypeValue, type ProgTypeValue } from "@x/sys/abi";
 import { LIBBPF_SECTION_DEFS, SecFlag, type LibbpfAttachHandler, type LibbpfSectionDef } from "./section-defs.generated.js";
 
 export { LIBBPF_SECTION_DEFS, SecFlag, type LibbpfAttachHandler, type LibbpfSectionDef };
-
-/** Program types libbpf knows that this loader cannot load yet, with the reason. */
-const UNSUPPORTED: ReadonlyMap<ProgTypeValue, string> = new Map([
-  [ProgType.EXT, "freplace programs need a target program, which this loader cannot set yet"],
-]);
 
 /** What a section name says about the programs in it. */
 export interface ProgramKind {
@@ -54,8 +47,6 @@ export interface ProgramKind {
   readonly attachTarget?: string;
   /** False for `?`-prefixed sections (libbpf: not loaded unless asked for). */
   readonly autoload: boolean;
-  /** Why the loader cannot load this program, if it cannot. */
-  readonly unsupported?: string;
   /** The libbpf definition that matched (its `sec` as libbpf writes it, flags and attach handler). */
   readonly def: LibbpfSectionDef;
   /** Only the looser rule of older loaders matched ({@link looseSectionDef}): libbpf 1.x would refuse the name. */
@@ -116,7 +107,6 @@ export function programKindOf(sectionName: string): ProgramKind | undefined {
     frags: def.progType === ProgType.XDP && (def.flags & SecFlag.XDP_FRAGS) !== 0,
     attachTarget: (def.flags & SecFlag.ATTACH_BTF) !== 0 && slash >= 0 ? section.slice(slash + 1) : undefined,
     autoload,
-    unsupported: UNSUPPORTED.get(def.progType),
     loose: !strict,
     def,
   };

@@ -2,6 +2,7 @@
  * A kernel that records what a load asks of it instead of doing it: every operation becomes one
  * line of `ops`, in order, so tests can check the order and arguments of a whole load.
  */
+import type { Btf } from "@x/btf";
 import type { FeatureName, MapCreateOptions, ProgLoadOptions, TypeProbeResult } from "@x/sys";
 import type { Kernel, KernelBtfTypes, KernelFd, KernelSymbols, MappedRegion, PinnedMap } from "../src/load/kernel.js";
 
@@ -160,6 +161,14 @@ export class FakeKernel implements Kernel {
   }
 
   vmlinuxTypeId(): number | undefined {
+    return undefined;
+  }
+
+  openProgram(target: number | string): KernelFd {
+    return this.#fd(`program ${target}`);
+  }
+
+  programBtf(): Btf | undefined {
     return undefined;
   }
 

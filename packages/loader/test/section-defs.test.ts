@@ -167,10 +167,9 @@ describe("programKindOf", () => {
     expect(programKindOf("xdp")?.def.attach).toBeUndefined();
   });
 
-  it("what this loader cannot load yet is said by program type", () => {
-    expect(programKindOf("struct_ops/x")?.unsupported).toBeUndefined();
-    expect(programKindOf("freplace/handler")).toMatchObject({ progType: ProgType.EXT, attachTarget: "handler", unsupported: expect.stringMatching(/target program/) });
-    expect(programKindOf("fentry/x")?.unsupported).toBeUndefined();
+  it("freplace names the function it replaces after its /", () => {
+    expect(programKindOf("freplace/handler")).toMatchObject({ progType: ProgType.EXT, attachTarget: "handler" });
+    expect(programKindOf("freplace")).toMatchObject({ progType: ProgType.EXT, attachTarget: undefined });
   });
 });
 

@@ -103,7 +103,7 @@ export * from "./abi/consts.js";
 export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
 export * from "./abi/attr.js";
 export * from "./abi/info.js";
-export { linkCreate, type LinkCreateOptions } from "./link.js";
+export { linkCreate, rawTracepointOpen, type LinkCreateOptions } from "./link.js";
 export {
   probeProgType,
   probeAttachType,

@@ -4,7 +4,8 @@
  * sandboxed kernels do this (one host seen refuses BPF_MAP_TYPE_ARENA so), and no privilege changes
  * it: a kernel test then reports the feature unsupported, with the reason, instead of failing.
  */
-import { hasAllBpfCapabilities, probeFeature, requireFeature, type FeatureName } from "@x/sys";
+import { hasAllBpfCapabilities, probeFeature, probeProgType, requireFeature, UnsupportedFeatureError, type FeatureName } from "@x/sys";
+import { ProgType } from "@x/sys/abi";
 import { KernelConfigError } from "./modules.js";
 
 /** A probe's answer, as `probeFeature` or `xbpf probe --json` gives it. */
@@ -22,7 +23,8 @@ export interface ProbeAnswer {
 export function refusedByPolicy(r: ProbeAnswer): KernelConfigError | undefined {
   const eperm = r.errno === "EPERM" || /\bEPERM\b/.test(r.error ?? "");
   if (r.status !== "unknown" || !eperm || !hasAllBpfCapabilities()) return undefined;
-  return new KernelConfigError(r.name, "a kernel that allows it to a process with CAP_BPF and CAP_SYS_ADMIN",
+  // One word, as the matrix reads it ("prog_type EXT" becomes prog_type_EXT).
+  return new KernelConfigError(r.name.replace(/\s+/g, "_"), "a kernel that allows it to a process with CAP_BPF and CAP_SYS_ADMIN",
     `refused by the kernel's policy: ${r.error ?? "EPERM"}, although this process has CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_PERFMON`);
 }
 
@@ -34,4 +36,17 @@ export function requireFeatureForTest(name: FeatureName): void {
   const refused = refusedByPolicy(probeFeature(name));
   if (refused) throw refused;
   requireFeature(name);
+}
+
+/**
+ * The same for a program type (`"EXT"`, `"TRACING"`…): unsupported when the kernel lacks it or
+ * refuses it by policy (one host seen refuses tracing, freplace and LSM programs so); any other
+ * inconclusive probe throws.
+ */
+export function requireProgTypeForTest(name: keyof typeof ProgType): void {
+  const r = probeProgType(ProgType[name]);
+  const refused = refusedByPolicy(r);
+  if (refused) throw refused;
+  if (r.status === "missing") throw new UnsupportedFeatureError(`prog_type_${name.toLowerCase()}`, r.minKernel, `program type ${name}`);
+  if (r.status !== "supported") throw new Error(`cannot tell whether the kernel has program type ${name}: ${r.error}`);
 }

@@ -1,19 +1,20 @@
-import { loadObject, mapFlagNames, mapTypeName, openObject, progTypeName } from "@x/loader";
+import { type AttachTarget, loadObject, mapFlagNames, mapTypeName, openObject, type ProgramLoadOptions, progTypeName } from "@x/loader";
 import { parseArgs, UsageError } from "../args.js";
 import { table, toJson } from "../format.js";
 import type { Command } from "../command.js";
 import { applySets } from "../options.js";
 
 export const load: Command = {
-  usage: "xbpf load OBJ [--set NAME=VALUE]… [--program NAME]… [--pin DIR] [--btf FILE] [--json]",
+  usage: "xbpf load OBJ [--set NAME=VALUE]… [--program NAME]… [--attach-target PROG=ID|PATH[:FUNC]]… [--pin DIR] [--btf FILE] [--json]",
   run(argv, out) {
-    const args = parseArgs(argv, { flags: ["json"], values: ["pin", "btf"], lists: ["set", "program"] });
+    const args = parseArgs(argv, { flags: ["json"], values: ["pin", "btf"], lists: ["set", "program", "attach-target"] });
     const [path, ...rest] = args.positionals;
     if (!path || rest.length) throw new UsageError("expected exactly one object file");
     const spec = openObject(path);
     applySets(spec, args);
     const warnings: string[] = [];
-    const obj = loadObject(spec, { programs: args.lists.get("program"), warn: (w) => warnings.push(w), btf: args.values.get("btf") });
+    const programOptions = attachTargets(args.lists.get("attach-target") ?? []);
+    const obj = loadObject(spec, { programs: args.lists.get("program"), programOptions, warn: (w) => warnings.push(w), btf: args.values.get("btf") });
     try {
       const pinned = args.values.has("pin") ? obj.pin(args.values.get("pin")!) : undefined;
       const programs = [...obj.programs.values()].map((p) => {
@@ -34,3 +35,18 @@ export const load: Command = {
     }
   },
 };
+
+/**
+ * `--attach-target PROG=ID|PATH[:FUNC]`: the BPF program a freplace (or fentry/fexit) program `PROG` is
+ * loaded against, by id or pinned path, and the function of it (default: the section's).
+ */
+function attachTargets(specs: readonly string[]): Record<string, ProgramLoadOptions> {
+  const out: Record<string, ProgramLoadOptions> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=([^:]+)(?::(.+))?$/.exec(spec);
+    if (!m) throw new UsageError(`--attach-target ${spec}: expected PROG=ID|PATH[:FUNC]`);
+    const target: AttachTarget = { program: /^\d+$/.test(m[2]!) ? Number(m[2]) : m[2]!, ...(m[3] ? { function: m[3] } : {}) };
+    out[m[1]!] = { attachTarget: target };
+  }
+  return out;
+}

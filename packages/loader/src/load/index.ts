@@ -6,7 +6,7 @@
 import { XError } from "@x/elf";
 import { LoadedObject } from "../loaded.js";
 import type { ObjectSpec } from "../spec.js";
-import { type Kernel, systemKernel } from "./kernel.js";
+import { type Kernel, type KernelFd, systemKernel } from "./kernel.js";
 import { LOAD_PHASES } from "./phases.js";
 import { LoadState } from "./state.js";
 
@@ -44,6 +44,19 @@ export interface ProgramLoadOptions {
   readonly logLevel?: number;
   /** `BPF_F_*` program flags (`ProgFlags`), added to the section's. */
   readonly flags?: number;
+  /**
+   * The BPF program it attaches to (libbpf `bpf_program__set_attach_target`): needed by `freplace`
+   * programs, and lets `fentry`/`fexit` trace a BPF program instead of a kernel function.
+   */
+  readonly attachTarget?: AttachTarget;
+}
+
+/** A BPF program (and one of its functions) another program is loaded against. */
+export interface AttachTarget {
+  /** The target program: its id, the path it is pinned at, or an fd (a `LoadedProgram`'s `fd`). */
+  readonly program: number | string | KernelFd;
+  /** The function of the target (a global function, for freplace); default: the section's, after its `/`. */
+  readonly function?: string;
 }
 
 /**

@@ -6,10 +6,11 @@
 import {
   btfLoad, type FeatureName, hasFeature, kallsymsAddress, kernelConfig, libbpfKernelVersionCode, openBtfById, kernelVersion, type MapCreateOptions, mapCreate, mapFreeze, mapInfo, type MapInfo,
   MapFd, mapUpdate, mmapAt, mmapMap, mmapSize, objGet, pageSize, objPin, type ProgLoadOptions, probeAttachType, probeProgType, progBindMap, progLoad,
-  type KernelVersion, type TypeProbeResult,
+  type KernelVersion, type TypeProbeResult, btfGetFdById, btfInfo, ProgFd, progGetFdById, progInfo,
 } from "@x/sys";
-import type { Btf, BtfKind } from "@x/btf";
+import { type Btf, type BtfKind, parseBtf } from "@x/btf";
 import { possibleCpus } from "../cpus.js";
+import { ObjectError } from "../errors.js";
 import { kernelBtfTypes, kernelTypeId } from "../kernel-btf.js";
 
 /** A kernel object the load made or opened: its descriptor, closed on dispose. */
@@ -111,6 +112,10 @@ export interface Kernel {
   possibleCpus(): number;
   /** The id of a type in the running kernel's BTF, or undefined. */
   vmlinuxTypeId(name: string, kind: "FUNC" | "TYPEDEF" | "STRUCT"): number | undefined;
+  /** A program in the kernel, by id or pinned path (the target of freplace and of fentry on a BPF program). */
+  openProgram(target: number | string): KernelFd;
+  /** The BTF the kernel holds for a program (its functions' FUNCs), or undefined when it has none. */
+  programBtf(program: KernelFd): Btf | undefined;
   /** After a failed program load: whether the kernel has the program type (never on the fast path). */
   probeProgType(type: number): TypeProbeResult;
   /** After a failed program load: whether the kernel has the expected attach type. */
@@ -162,6 +167,19 @@ export const systemKernel: Kernel = {
   version: kernelVersion,
   possibleCpus,
   vmlinuxTypeId: kernelTypeId,
+  openProgram(target) {
+    if (typeof target === "number") return progGetFdById(target);
+    const fd = objGet(target);
+    if (fd instanceof ProgFd) return fd;
+    fd.close();
+    throw new ObjectError("OBJECT_BAD_ATTACH_TARGET", `${target} is pinned, but holds a ${fd.kind}, not a program`, { program: target });
+  },
+  programBtf(program) {
+    const id = progInfo(program).btfId;
+    if (!id) return undefined;
+    using fd = btfGetFdById(id);
+    return parseBtf(btfInfo(fd, { withData: true }).data!);
+  },
   probeProgType,
   probeAttachType,
 };

@@ -137,6 +137,12 @@ export const LinkCreateAttr = struct("bpf_attr(LINK_CREATE)", [
   ["flags", "u32"],
 ]);
 
+/** `BPF_RAW_TRACEPOINT_OPEN` (the `raw_tracepoint` member): also attaches tracing and freplace programs to the target they were loaded for (`name` 0). */
+export const RawTracepointOpenAttr = struct("bpf_attr(RAW_TRACEPOINT_OPEN)", [
+  ["name", "u64"],
+  ["prog_fd", "u32"],
+]);
+
 /** `BPF_{PROG,MAP,BTF,LINK}_GET_NEXT_ID`. */
 export const GetNextIdAttr = struct("bpf_attr(*_GET_NEXT_ID)", [
   ["start_id", "u32"],
@@ -179,6 +185,7 @@ export const ATTR_LAYOUTS: readonly AttrLayoutEntry[] = [
   { commands: [BpfCmd.PROG_TEST_RUN], layout: ProgTestRunAttr as Layout<unknown>, cPrefix: "test." },
   { commands: [BpfCmd.PROG_BIND_MAP], layout: ProgBindMapAttr as Layout<unknown>, cPrefix: "prog_bind_map." },
   { commands: [BpfCmd.LINK_CREATE], layout: LinkCreateAttr as Layout<unknown>, cPrefix: "link_create." },
+  { commands: [BpfCmd.RAW_TRACEPOINT_OPEN], layout: RawTracepointOpenAttr as Layout<unknown>, cPrefix: "raw_tracepoint." },
   {
     commands: [BpfCmd.PROG_GET_NEXT_ID, BpfCmd.MAP_GET_NEXT_ID, BpfCmd.BTF_GET_NEXT_ID, BpfCmd.LINK_GET_NEXT_ID],
     layout: GetNextIdAttr as Layout<unknown>,

@@ -5,6 +5,7 @@ import { ObjectError } from "../../errors.js";
 import { exceptionCallbackOf, hasExceptionCallbacks } from "../../exception-callback.js";
 import type { ObjectSpec, ProgramSpec } from "../../spec.js";
 import type { Phase } from "../phase.js";
+import type { LoadSettings } from "../state.js";
 
 export const checkObject: Phase = {
   name: "check object",
@@ -13,7 +14,7 @@ export const checkObject: Phase = {
     // libbpf appends exception callbacks only where the kernel takes decl tags (older ones have no
     // exceptions, and refuse code nothing reaches): probed here, for the few objects that have them.
     const btf = hasExceptionCallbacks(s.spec.btf) && s.features.probe("btf") && s.features.probe("btf_decl_tag") ? s.spec.btf : undefined;
-    s.programs = selectPrograms(s.spec, s.settings.programs).map((spec) => {
+    s.programs = selectPrograms(s.spec, s.settings.programs, s.settings.programOptions).map((spec) => {
       const cb = btf && exceptionCallbackOf(btf, spec.name, s.spec.functions, s.spec.name);
       return { spec, linked: s.spec.linked(spec.name, cb) };
     });
@@ -33,7 +34,7 @@ function requireHostByteOrder(spec: ObjectSpec): void {
  * (libbpf `bpf_object_adjust_struct_ops_autoload` overrides autoload alike); one no map points to
  * cannot be loaded at all.
  */
-function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined): ProgramSpec[] {
+function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined, options: LoadSettings["programOptions"]): ProgramSpec[] {
   const used = new Map<string, boolean>();
   for (const m of spec.maps) {
     for (const prog of m.structOps?.programs.values() ?? []) used.set(prog, (used.get(prog) ?? false) || m.autocreate !== false);
@@ -46,7 +47,9 @@ function selectPrograms(spec: ObjectSpec, names: readonly string[] | undefined):
       throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `prog '${p.name}': SEC("struct_ops") program isn't referenced anywhere, did you forget to use it?`, { program: p.name, section: p.section });
     }
     if (!p.kind) throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}': section '${p.section}' names no known program type`, { program: p.name, section: p.section });
-    if (p.kind.unsupported) throw new ObjectError("OBJECT_UNSUPPORTED_PROGRAM", `program '${p.name}' (${p.section}): ${p.kind.unsupported}`, { program: p.name, section: p.section });
+    if (p.kind.progType === ProgType.EXT && !options[p.name]?.attachTarget) {
+      throw new ObjectError("OBJECT_BAD_ATTACH_TARGET", `program '${p.name}' (${p.section}) replaces a function of another BPF program: give that program as its attachTarget (load({ programOptions: { ${p.name}: { attachTarget: { program: ID | PINNED_PATH | FD } } } }), xbpf load --attach-target ${p.name}=ID|PATH)`, { object: spec.name, program: p.name, section: p.section });
+    }
   }
   return chosen;
 }

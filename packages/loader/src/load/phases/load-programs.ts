@@ -3,7 +3,10 @@ import { AttachType, ProgFlags, ProgType } from "@x/sys/abi";
 import { POISON_KFUNC_CALL_BASE } from "@x/reloc";
 import { BpfSyscallError, FEATURES, UnsupportedFeatureError } from "@x/sys";
 import { explainProgramFailure } from "../../adapt.js";
-import { LoadError } from "../../errors.js";
+import type { Btf } from "@x/btf";
+import { LoadError, ObjectError } from "../../errors.js";
+import type { AttachTarget } from "../index.js";
+import type { KernelFd } from "../kernel.js";
 import { kernelObjectName } from "../../names.js";
 import type { Phase } from "../phase.js";
 import { sourceLineOf } from "../source-line.js";
@@ -25,6 +28,7 @@ function loadProgram(s: LoadState, p: ProgramState) {
   const kind = p.spec.kind!;
   // libbpf (SEC_EXP_ATTACH_OPT): where the kernel predates expected_attach_type, load without it.
   const own = s.settings.programOptions[p.spec.name] ?? {};
+  const target = own.attachTarget ? attachTargetOf(s, p, own.attachTarget) : undefined;
   const attachType = kind.attachTypeOptional && !s.features.has("exp_attach_type") ? undefined : kind.attachType;
   try {
     return s.kernel.loadProgram({
@@ -34,7 +38,8 @@ function loadProgram(s: LoadState, p: ProgramState) {
       name: s.features.has("prog_name") ? kernelObjectName(p.spec.name) : undefined,
       // A struct_ops program's expected attach type is the index of the member it implements.
       expectedAttachType: p.structOps ? p.structOps.expectedAttachType : attachType,
-      attachBtfId: p.structOps ? p.structOps.attachBtfId : kind.attachTarget !== undefined ? attachBtfId(s, p) : undefined,
+      attachBtfId: p.structOps ? p.structOps.attachBtfId : target ? target.btfId : kind.attachTarget !== undefined ? attachBtfId(s, p) : undefined,
+      attachProgFd: target?.fd,
       progBtfFd: s.btf && p.ext?.funcInfo ? s.btf.fd : undefined,
       ...p.ext,
       kernVersion: kind.progType === ProgType.KPROBE ? spec.kernVersion || s.kernel.version().code : spec.kernVersion,
@@ -110,6 +115,33 @@ function explainExterns(s: LoadState, p: ProgramState, log: string): Unsupported
     return new UnsupportedFeatureError(feature, f.minKernel, `program '${p.spec.name}' ${kfunc ? "calls kfunc" : "uses typed ksym"} '${name}': ${f.description}`);
   }
   return undefined;
+}
+
+/**
+ * The BPF program and the function of it a program is loaded against (freplace, or fentry/fexit on a
+ * BPF program): the target's fd, and the FUNC's id in the BTF the kernel holds for it (libbpf
+ * `libbpf_find_prog_btf_id`).
+ */
+function attachTargetOf(s: LoadState, p: ProgramState, t: AttachTarget): { fd: KernelFd; btfId: number } {
+  const where = { object: s.spec.name, program: p.spec.name, section: p.spec.section };
+  const what = `program '${p.spec.name}' (${p.spec.section})`;
+  const fn = t.function ?? p.spec.kind!.attachTarget;
+  if (!fn) throw new ObjectError("OBJECT_BAD_ATTACH_TARGET", `${what}: which function of the target program? Name it in the section (${p.spec.section}/NAME) or as attachTarget.function`, where);
+  let fd: KernelFd;
+  let btf: Btf | undefined;
+  try {
+    fd = typeof t.program === "object" ? t.program : s.own(s.kernel.openProgram(t.program));
+    btf = s.kernel.programBtf(fd);
+  } catch (e) {
+    throw new ObjectError("OBJECT_BAD_ATTACH_TARGET", `${what}: target program ${typeof t.program === "object" ? `fd ${t.program.fd}` : t.program}: ${(e as Error).message}`, where, { cause: e });
+  }
+  if (!btf) throw new ObjectError("OBJECT_BAD_ATTACH_TARGET", `${what}: the target program has no BTF, so its functions cannot be found (load it with its object's BTF)`, where);
+  const btfId = btf.idsByName(fn).find((id) => btf.type(id).kind === "FUNC");
+  if (btfId === undefined) {
+    const funcs = btf.types.flatMap((x) => (x.kind === "FUNC" ? [x.name] : []));
+    throw new ObjectError("OBJECT_BAD_ATTACH_TARGET", `${what}: the target program has no function '${fn}' (its functions: ${funcs.join(", ") || "none"})`, where);
+  }
+  return { fd, btfId };
 }
 
 /** The kernel BTF id a tracing/LSM/iterator program attaches to, by libbpf's naming conventions. */
