@@ -1,6 +1,6 @@
 /** Load programs: each selected program with its type, attach target, func/line info and flags. */
 import { AttachType, ProgFlags, ProgType } from "@x/sys/abi";
-import { POISON_KFUNC_CALL_BASE } from "@x/reloc";
+import { isPseudoFunc, POISON_KFUNC_CALL_BASE } from "@x/reloc";
 import { BpfSyscallError, FEATURES, UnsupportedFeatureError } from "@x/sys";
 import { explainProgramFailure } from "../../adapt.js";
 import type { Btf } from "@x/btf";
@@ -56,7 +56,7 @@ function loadProgram(s: LoadState, p: ProgramState) {
     // Only now (off the fast path): was it the program type or attach type this kernel lacks?
     let missing: UnsupportedFeatureError | undefined;
     try {
-      missing = explainExterns(s, p, sys.log ?? "") ?? explainProgramFailure(p.spec.name, kind.progType, attachType, {
+      missing = explainExterns(s, p, sys.log ?? "") ?? explainCallbacks(p, sys.log ?? "") ?? explainProgramFailure(p.spec.name, kind.progType, attachType, {
         progType: (t) => s.kernel.probeProgType(t),
         attachType: (t, a) => s.kernel.probeAttachType(t, a),
         kernel: () => s.kernel.version(),
@@ -95,6 +95,17 @@ function explainLog(s: LoadState, p: ProgramState, log: string): string | undefi
   if (!e) return undefined;
   const source = sourceLineOf(s.spec, p, Number(m[1]));
   return `insn ${m[1]}: kfunc '${e.name}' is referenced but wasn't resolved (it is __weak and this kernel does not have it)${source ? ` (${source})` : ""}: guard the call with bpf_ksym_exists(${e.name})`;
+}
+
+/**
+ * A program passing a function's address (a callback: bpf_loop, bpf_for_each_map_elem, timers) to a
+ * kernel that does not know such an ld_imm64 (BPF_PSEUDO_FUNC, Linux 5.13). Its verifier says so, or,
+ * finding subprograms by their calls only, counts fewer of them than the func_info has.
+ */
+function explainCallbacks(p: ProgramState, log: string): UnsupportedFeatureError | undefined {
+  if (!/unrecognized bpf_ld_imm64 insn|number of funcs in func_info doesn't match number of subprogs/.test(log)) return undefined;
+  if (!p.linked.insns.some(isPseudoFunc)) return undefined;
+  return new UnsupportedFeatureError("bpf_pseudo_func", "5.13", `program '${p.spec.name}' passes the address of one of its functions (a callback), an ld_imm64 of BPF_PSEUDO_FUNC this kernel does not know`);
 }
 
 /**
