@@ -15,7 +15,6 @@
  *   - anything else: an exact match (`xdp` matches `xdp` only, not `xdp/foo`).
  * - a leading **`?`** is not part of the name: libbpf strips it and marks the program as not
  *   loaded by default (autoload false).
- *
  */
 import { AttachType, ProgType, type AttachTypeValue, type ProgTypeValue } from "@x/sys/abi";
 import { LIBBPF_SECTION_DEFS, SecFlag, type LibbpfAttachHandler, type LibbpfSectionDef } from "./section-defs.generated.js";
