@@ -69,3 +69,31 @@ export class LoadError extends XError<LoadErrorCode> {
     this.log = log;
   }
 }
+
+/** Stable codes of {@link AttachError}. */
+export type AttachErrorCode =
+  /** The kernel refused the attachment, the update or the detach (command and errno attached). */
+  | "ATTACH_FAILED"
+  /** The attach point does not suit the program (its type), or does not exist (no such interface, cgroup, namespace). */
+  | "ATTACH_BAD_POINT"
+  /** The link no longer runs the program this handle attached: someone replaced it meanwhile (nothing was changed). */
+  | "ATTACH_REPLACED"
+  /** A pinned path that should hold a link (or a program) holds something else, or nothing. */
+  | "ATTACH_BAD_PIN"
+  /** A replacement that cannot keep what it was asked to keep (a map of another shape, a variable gone or resized). */
+  | "ATTACH_INCOMPATIBLE";
+
+/** Attaching, updating or detaching a program failed; `location` names the object and program when known. */
+export class AttachError extends XError<AttachErrorCode> {
+  /** The bpf command that failed, e.g. `BPF_LINK_CREATE`. */
+  readonly command?: string;
+  /** errno name, e.g. `EBUSY`. */
+  readonly errnoName?: string;
+
+  constructor(code: AttachErrorCode, message: string, details: ErrorLocation & { readonly command?: string; readonly errnoName?: string } = {}, options?: ErrorOptions) {
+    const { command, errnoName, ...location } = details;
+    super(code, message, location, options);
+    this.command = command;
+    this.errnoName = errnoName;
+  }
+}

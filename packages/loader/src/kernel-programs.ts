@@ -17,6 +17,7 @@ import { Resources } from "./resources.js";
 import { progTypeName } from "./section-defs.js";
 import { mappedStorage, syscallStorage } from "./storage.js";
 import { Variable, type VariableStorage, variableInfo } from "./variables.js";
+import type { KernelFd } from "./load/kernel.js";
 
 /** The prefix of metadata variables (bpftool's convention), stripped in {@link LiveProgram.metadata}. */
 export const METADATA_PREFIX = "bpf_metadata_";
@@ -61,6 +62,8 @@ export interface LiveMap {
   readonly frozen: boolean;
   /** For a data section's map: the section (its BTF value type, a DATASEC, is named after it). */
   readonly section?: string;
+  /** Its fd, held by the {@link LiveProgram} (to reuse the map in another load while it is open). */
+  readonly fd: KernelFd;
 }
 
 /** Wall-clock time of a boot-time timestamp: now, less how long ago it was by the boot-time clock. */
@@ -142,7 +145,7 @@ export class LiveProgram implements Disposable {
         const btf = isDataSectionMap(info) ? this.#btf(btfs, info.btfId) : undefined;
         const datasec = btf?.type(info.btfValueTypeId);
         const section = datasec?.kind === "DATASEC" ? datasec.name : undefined;
-        maps.push({ id, name: info.name, type: info.type, typeName: mapTypeName(info.type), keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags, btfId: info.btfId, frozen, section });
+        maps.push({ id, name: info.name, type: info.type, typeName: mapTypeName(info.type), keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags, btfId: info.btfId, frozen, section, fd });
         if (!btf || datasec?.kind !== "DATASEC") continue;
         const storage = this.#storage(fd, info, frozen, section!);
         const readOnlySection = section === ".metadata" || section!.startsWith(".rodata");

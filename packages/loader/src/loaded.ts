@@ -7,6 +7,7 @@ import {
 } from "@x/sys";
 import { ProgType } from "@x/sys/abi";
 import { Arena } from "./arena-view.js";
+import { attachProgram, type AttachPoint, type Link } from "./attach.js";
 import { LoadedStructOps } from "./loaded-struct-ops.js";
 import { userValueSize } from "./cpus.js";
 import { ObjectError } from "./errors.js";
@@ -170,6 +171,15 @@ export class LoadedProgram {
   /** Pin the program at `path` on a bpffs. */
   pin(path: string): void {
     objPin(this.fd, path);
+  }
+
+  /**
+   * Attach the program at `point` (`{ tc: { interface: "eth0", direction: "ingress" } }`, `{ xdp: … }`,
+   * `{ cgroup: … }`, `{ netns: … }`, `{ tracing: true }`): `using link = prog.attach(…)`. The link
+   * holds the attachment; it outlives this object only if pinned.
+   */
+  attach(point: AttachPoint): Link {
+    return attachProgram(this, point);
   }
 }
 

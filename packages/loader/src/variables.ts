@@ -81,6 +81,14 @@ export class Variable implements VariableInfo {
     return this.storage.read(this.offset, this.size);
   }
 
+  /** Store raw bytes (exactly `size` of them), as {@link raw} returned them. */
+  setRaw(bytes: Uint8Array): void {
+    const allowed = this.storage.writable();
+    if (allowed !== true) throw new ObjectError("OBJECT_READ_ONLY", `variable '${this.name}' in ${this.section}: ${allowed}`, this.#where());
+    if (bytes.byteLength !== this.size) throw new ObjectError("OBJECT_BAD_VALUE", `variable '${this.name}' (${this.cType}) is ${this.size} bytes, got ${bytes.byteLength}`, this.#where());
+    this.storage.write(this.offset, bytes);
+  }
+
   /** Decode the current value with the variable's BTF type. */
   get(): BtfValue {
     return decodeValue(this.btf, this.typeId, this.storage.read(this.offset, this.size), this.btf.littleEndian);

@@ -126,6 +126,11 @@ export class FakeKernel implements Kernel {
     return undefined;
   }
 
+  reuseMap(map: KernelFd): PinnedMap {
+    this.#op(`reuse ${this.name(map)}`);
+    throw new Error("the fake kernel has no maps to reuse");
+  }
+
   mapMemory(map: KernelFd, shape: { valueSize: number; maxEntries: number; writable: boolean }): MappedRegion {
     this.#op(`mmap ${this.name(map)} ${shape.writable ? "rw" : "ro"}`);
     const bytes = new Uint8Array(shape.valueSize);

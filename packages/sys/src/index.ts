@@ -103,7 +103,11 @@ export * from "./abi/consts.js";
 export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
 export * from "./abi/attr.js";
 export * from "./abi/info.js";
-export { linkCreate, rawTracepointOpen, type LinkCreateOptions } from "./link.js";
+export {
+  linkCreate, linkDetach, linkGetFdById, linkInfo, linkUpdate, progAttach, progDetach, rawTracepointOpen,
+  type LinkCreateOptions, type LinkInfo, type ProgAttachOptions,
+} from "./link.js";
+export { attachSocketFilter, detachSocketFilter, enterNetns, interfaceIndex, netnsPath } from "./netns.js";
 export {
   probeProgType,
   probeAttachType,

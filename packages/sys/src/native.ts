@@ -25,6 +25,9 @@ interface Libc {
   munmap: Fn;
   sysconf: Fn;
   strerror: Fn;
+  setns: Fn;
+  ifNameToIndex: Fn;
+  setsockopt: Fn;
 }
 
 let libc: Libc | undefined;
@@ -46,6 +49,9 @@ function load(): Libc {
     munmap: lib.func("int munmap(void *addr, size_t length)") as Fn,
     sysconf: lib.func("long sysconf(int name)") as Fn,
     strerror: lib.func("const char *strerror(int errnum)") as Fn,
+    setns: lib.func("int setns(int fd, int nstype)") as Fn,
+    ifNameToIndex: lib.func("unsigned int if_nametoindex(const char *name)") as Fn,
+    setsockopt: lib.func("int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t len)") as Fn,
   };
   return libc;
 }
@@ -84,6 +90,25 @@ export function sysMmapAt(address: bigint, length: number, prot: number, flags: 
   const ptr = l.mmapAt(address, length, prot, flags, fd, 0);
   if (ptr === null || l.koffi.address(ptr) === 0xffffffffffffffffn) return { ptr: null, errno: l.koffi.errno() };
   return { ptr, errno: 0 };
+}
+
+/** setns(2); returns errno or 0. */
+export function sysSetns(fd: number, nstype: number): number {
+  const l = load();
+  return (l.setns(fd, nstype) as number) < 0 ? l.koffi.errno() : 0;
+}
+
+/** if_nametoindex(3): the index, or 0 and the errno. */
+export function sysIfNameToIndex(name: string): { index: number; errno: number } {
+  const l = load();
+  const index = l.ifNameToIndex(name) as number;
+  return { index, errno: index === 0 ? l.koffi.errno() : 0 };
+}
+
+/** setsockopt(2); returns errno or 0. */
+export function sysSetsockopt(fd: number, level: number, name: number, value: Uint8Array): number {
+  const l = load();
+  return (l.setsockopt(fd, level, name, value, value.byteLength) as number) < 0 ? l.koffi.errno() : 0;
 }
 
 /** The address a foreign pointer holds. */

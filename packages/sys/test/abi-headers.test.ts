@@ -12,12 +12,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Layout } from "@x/elf/layout";
 import {
   ATTR_LAYOUTS,
+  AttachFlags,
   AttachType,
   BPF_OBJ_NAME_LEN,
   BPF_TAG_SIZE,
   BpfCmd,
   BtfHeaderLayout,
   INFO_LAYOUTS,
+  LinkType,
   MapFlags,
   MapType,
   PROG_INFO_BITFIELDS,
@@ -33,7 +35,14 @@ const UAPI_BPF = "/usr/include/linux/bpf.h";
 const UAPI_BTF = "/usr/include/linux/btf.h";
 
 /** Fields that are newer than the installed uapi header (6.1); they are checked against vmlinux.h only. */
-const NEWER_THAN_UAPI = new Set(["bpf_attr(PROG_LOAD)::log_true_size", "bpf_attr(BTF_LOAD)::btf_log_true_size"]);
+const NEWER_THAN_UAPI = new Set([
+  "bpf_attr(PROG_LOAD)::log_true_size",
+  "bpf_attr(BTF_LOAD)::btf_log_true_size",
+  "bpf_attr(LINK_CREATE/tcx)::tcx.relative_fd",
+  "bpf_attr(LINK_CREATE/tcx)::tcx.expected_revision",
+  "bpf_link_info::tcx.ifindex",
+  "bpf_link_info::tcx.attach_type",
+]);
 
 interface StructCheck {
   id: string;
@@ -68,6 +77,8 @@ const CONSTS: [string, number, boolean][] = [
   ...Object.entries(UpdateFlags).map(([k, v]) => [k, v, false] as [string, number, boolean]),
   ...Object.entries(MapFlags).map(([k, v]) => [k, v, false] as [string, number, boolean]),
   ...Object.entries(BtfKind).map(([k, v]) => [`BTF_KIND_${k}`, v, false] as [string, number, boolean]),
+  ...Object.entries(AttachFlags).map(([k, v]) => [k, v, true] as [string, number, boolean]),
+  ...Object.entries(LinkType).map(([k, v]) => [`BPF_LINK_TYPE_${k}`, v, false] as [string, number, boolean]),
   ...Object.entries(ProgFlags).map(([k, v]) => [k, v, true] as [string, number, boolean]),
   ...Object.entries(TestRunFlags).map(([k, v]) => [k, v, true] as [string, number, boolean]),
   // The instruction-level constants live in @x/reloc; PseudoCall.HELPER (0) has no C name.

@@ -34,6 +34,13 @@ export interface LoadOptions {
    * `.BTF`. For kernels without `/sys/kernel/btf/vmlinux`, or to load for another kernel's layout.
    */
   readonly btf?: string | Uint8Array;
+  /**
+   * Maps to reuse instead of creating them (libbpf `bpf_map__reuse_fd`), by map name or section
+   * (`".bss"`): a map of another load (a `LoadedMap`'s `fd`) or the path of a pinned map. Each must
+   * have the shape the object declares; a reused map keeps its contents (its initial values are not
+   * written). The way to carry state (`.bss` counters, pinned maps) into a new version of a program.
+   */
+  readonly reuseMaps?: Readonly<Record<string, KernelFd | string>>;
   /** The kernel to load into (default: this machine's, through @x/sys). Tests pass a fake one. */
   readonly kernel?: Kernel;
 }
@@ -75,6 +82,7 @@ export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedO
     programOptions: options.programOptions ?? {},
     btf: options.btf,
     warn: options.warn ?? (() => {}),
+    reuseMaps: options.reuseMaps ?? {},
   }, options.kernel ?? systemKernel);
   try {
     for (const phase of LOAD_PHASES) phase.run(state);

@@ -6,7 +6,7 @@
 import {
   btfLoad, type FeatureName, hasFeature, kallsymsAddress, kernelConfig, libbpfKernelVersionCode, openBtfById, kernelVersion, type MapCreateOptions, mapCreate, mapFreeze, mapInfo, type MapInfo,
   MapFd, mapUpdate, mmapAt, mmapMap, mmapSize, objGet, pageSize, objPin, type ProgLoadOptions, probeAttachType, probeProgType, progBindMap, progLoad,
-  type KernelVersion, type TypeProbeResult, btfGetFdById, btfInfo, ProgFd, progGetFdById, progInfo,
+  type KernelVersion, type TypeProbeResult, btfGetFdById, btfInfo, mapGetFdById, ProgFd, progGetFdById, progInfo,
 } from "@x/sys";
 import { type Btf, type BtfKind, parseBtf } from "@x/btf";
 import { possibleCpus } from "../cpus.js";
@@ -94,6 +94,8 @@ export interface Kernel {
    * `"not a map"` when something else is.
    */
   openPinnedMap(path: string): PinnedMap | "not a map" | undefined;
+  /** A map another load holds: a new fd of it (opened by its id), for this load to own, and its info. */
+  reuseMap(map: KernelFd): PinnedMap;
   /**
    * `mmap` of all values of a `BPF_F_MMAPABLE` map; read-only when `writable` is false (or the
    * kernel refuses a writable mapping, as for a frozen map).
@@ -139,6 +141,15 @@ export const systemKernel: Kernel = {
   loadProgram: (options) => progLoad(options),
   bindMap: (program, map) => progBindMap(program, map),
   pin: (object, path) => objPin(object, path),
+  reuseMap(map) {
+    const fd = mapGetFdById(mapInfo(map).id);
+    try {
+      return { fd, info: mapInfo(fd) };
+    } catch (e) {
+      fd.close();
+      throw e;
+    }
+  },
   openPinnedMap(path) {
     let fd: ReturnType<typeof objGet>;
     try {

@@ -20,6 +20,8 @@ export interface LoadSettings {
   readonly btf: string | Uint8Array | undefined;
   /** Where warnings go. */
   readonly warn: (message: string) => void;
+  /** Maps to reuse instead of creating, by map or section name: a map fd, or the path of a pinned map. */
+  readonly reuseMaps: Readonly<Record<string, KernelFd | string>>;
 }
 
 /** The object's BTF as the kernel holds it. */

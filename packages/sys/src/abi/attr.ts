@@ -137,6 +137,45 @@ export const LinkCreateAttr = struct("bpf_attr(LINK_CREATE)", [
   ["flags", "u32"],
 ]);
 
+/** `BPF_LINK_CREATE` for tcx and netkit links (Linux 6.6): where in the chain (`relative_fd`/`relative_id`, by `flags`) and the chain revision expected. */
+export const LinkCreateTcxAttr = struct("bpf_attr(LINK_CREATE/tcx)", [
+  ["prog_fd", "u32"],
+  ["target_ifindex", "u32"],
+  ["attach_type", "u32"],
+  ["flags", "u32"],
+  ["tcx.relative_fd", "u32"],
+  ["tcx.expected_revision", "u64", 24],
+]);
+
+/** `BPF_LINK_CREATE` of a perf event link (Linux 5.15): `target_fd` is the perf event, with a cookie for `bpf_get_attach_cookie()`. */
+export const LinkCreatePerfEventAttr = struct("bpf_attr(LINK_CREATE/perf_event)", [
+  ["prog_fd", "u32"],
+  ["target_fd", "u32"],
+  ["attach_type", "u32"],
+  ["flags", "u32"],
+  ["perf_event.bpf_cookie", "u64"],
+]);
+
+/** `BPF_LINK_UPDATE` (the `link_update` member): with `BPF_F_REPLACE` in `flags`, only while `old_prog_fd` is the program attached. */
+export const LinkUpdateAttr = struct("bpf_attr(LINK_UPDATE)", [
+  ["link_fd", "u32"],
+  ["new_prog_fd", "u32"],
+  ["flags", "u32"],
+  ["old_prog_fd", "u32"],
+]);
+
+/** `BPF_LINK_DETACH` (the `link_detach` member). */
+export const LinkDetachAttr = struct("bpf_attr(LINK_DETACH)", [["link_fd", "u32"]]);
+
+/** `BPF_PROG_ATTACH` / `BPF_PROG_DETACH` (the anonymous attach struct), up to `replace_bpf_fd`. */
+export const ProgAttachAttr = struct("bpf_attr(PROG_ATTACH)", [
+  ["target_fd", "u32"],
+  ["attach_bpf_fd", "u32"],
+  ["attach_type", "u32"],
+  ["attach_flags", "u32"],
+  ["replace_bpf_fd", "u32"],
+]);
+
 /** `BPF_RAW_TRACEPOINT_OPEN` (the `raw_tracepoint` member): also attaches tracing and freplace programs to the target they were loaded for (`name` 0). */
 export const RawTracepointOpenAttr = struct("bpf_attr(RAW_TRACEPOINT_OPEN)", [
   ["name", "u64"],
@@ -185,6 +224,11 @@ export const ATTR_LAYOUTS: readonly AttrLayoutEntry[] = [
   { commands: [BpfCmd.PROG_TEST_RUN], layout: ProgTestRunAttr as Layout<unknown>, cPrefix: "test." },
   { commands: [BpfCmd.PROG_BIND_MAP], layout: ProgBindMapAttr as Layout<unknown>, cPrefix: "prog_bind_map." },
   { commands: [BpfCmd.LINK_CREATE], layout: LinkCreateAttr as Layout<unknown>, cPrefix: "link_create." },
+  { commands: [BpfCmd.LINK_CREATE], layout: LinkCreateTcxAttr as Layout<unknown>, cPrefix: "link_create." },
+  { commands: [BpfCmd.LINK_CREATE], layout: LinkCreatePerfEventAttr as Layout<unknown>, cPrefix: "link_create." },
+  { commands: [BpfCmd.LINK_UPDATE], layout: LinkUpdateAttr as Layout<unknown>, cPrefix: "link_update." },
+  { commands: [BpfCmd.LINK_DETACH], layout: LinkDetachAttr as Layout<unknown>, cPrefix: "link_detach." },
+  { commands: [BpfCmd.PROG_ATTACH, BpfCmd.PROG_DETACH], layout: ProgAttachAttr as Layout<unknown>, cPrefix: "" },
   { commands: [BpfCmd.RAW_TRACEPOINT_OPEN], layout: RawTracepointOpenAttr as Layout<unknown>, cPrefix: "raw_tracepoint." },
   {
     commands: [BpfCmd.PROG_GET_NEXT_ID, BpfCmd.MAP_GET_NEXT_ID, BpfCmd.BTF_GET_NEXT_ID, BpfCmd.LINK_GET_NEXT_ID],

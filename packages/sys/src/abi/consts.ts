@@ -250,6 +250,47 @@ export const TestRunFlags = {
   BPF_F_TEST_XDP_LIVE_FRAMES: 1 << 1,
 } as const;
 
+/**
+ * `attach_flags` of `BPF_PROG_ATTACH` and `flags` of `BPF_LINK_CREATE` / `BPF_LINK_UPDATE` (C `#define`s):
+ * cgroup multi-attach, replacement of an expected program, and tcx's place in the chain (Linux 6.6).
+ */
+export const AttachFlags = {
+  BPF_F_ALLOW_OVERRIDE: 1 << 0,
+  BPF_F_ALLOW_MULTI: 1 << 1,
+  BPF_F_REPLACE: 1 << 2,
+  BPF_F_BEFORE: 1 << 3,
+  BPF_F_AFTER: 1 << 4,
+  BPF_F_ID: 1 << 5,
+} as const;
+
+/** `enum bpf_link_type`, without the `BPF_LINK_TYPE_` prefix. */
+export const LinkType = {
+  UNSPEC: 0,
+  RAW_TRACEPOINT: 1,
+  TRACING: 2,
+  CGROUP: 3,
+  ITER: 4,
+  NETNS: 5,
+  XDP: 6,
+  PERF_EVENT: 7,
+  KPROBE_MULTI: 8,
+  STRUCT_OPS: 9,
+  NETFILTER: 10,
+  TCX: 11,
+  UPROBE_MULTI: 12,
+  NETKIT: 13,
+  SOCKMAP: 14,
+} as const;
+
+/** `XDP_FLAGS_*` of `linux/if_link.h`: the XDP attach mode (`flags` of an XDP link, or of the netlink request). */
+export const XdpFlags = {
+  XDP_FLAGS_UPDATE_IF_NOEXIST: 1 << 0,
+  XDP_FLAGS_SKB_MODE: 1 << 1,
+  XDP_FLAGS_DRV_MODE: 1 << 2,
+  XDP_FLAGS_HW_MODE: 1 << 3,
+  XDP_FLAGS_REPLACE: 1 << 4,
+} as const;
+
 /** `BPF_OBJ_NAME_LEN`: object names are at most 15 bytes plus a NUL. */
 export const BPF_OBJ_NAME_LEN = 16;
 /** `BPF_TAG_SIZE`: size of a program tag. */

@@ -93,9 +93,36 @@ export const BtfInfoLayout = struct(
   32,
 );
 
+/**
+ * `struct bpf_link_info` (48 bytes in Linux 6.1): the common head, then the members of its union that
+ * `linkInfo` decodes (they overlap: which one holds depends on `type`).
+ */
+export const LinkInfoLayout = struct(
+  "bpf_link_info",
+  [
+    ["type", "u32"],
+    ["id", "u32"],
+    ["prog_id", "u32"],
+    ["raw_tracepoint.tp_name", "u64", 16],
+    ["raw_tracepoint.tp_name_len", "u32", 24],
+    ["tracing.attach_type", "u32", 16],
+    ["tracing.target_obj_id", "u32", 20],
+    ["tracing.target_btf_id", "u32", 24],
+    ["cgroup.cgroup_id", "u64", 16],
+    ["cgroup.attach_type", "u32", 24],
+    ["netns.netns_ino", "u32", 16],
+    ["netns.attach_type", "u32", 20],
+    ["xdp.ifindex", "u32", 16],
+    ["tcx.ifindex", "u32", 16],
+    ["tcx.attach_type", "u32", 20],
+  ],
+  48,
+);
+
 /** Every info layout with its C struct name (used by the ABI test). */
 export const INFO_LAYOUTS = [
   { cStruct: "bpf_prog_info", layout: ProgInfoLayout },
   { cStruct: "bpf_map_info", layout: MapInfoLayout },
   { cStruct: "bpf_btf_info", layout: BtfInfoLayout },
+  { cStruct: "bpf_link_info", layout: LinkInfoLayout },
 ] as const;

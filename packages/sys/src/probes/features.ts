@@ -50,7 +50,8 @@ export type FeatureName =
   | "kfunc_call"
   | "fd_array"
   | "typed_ksym"
-  | "bpf_cookie";
+  | "bpf_cookie"
+  | "tcx_link";
 
 /** A feature: what it is, when it appeared, how to detect it. */
 export interface FeatureInfo extends ClassifyOptions {
@@ -413,6 +414,23 @@ const DEFS: readonly FeatureInfo[] = [
     description: "BPF cookies: bpf_get_attach_cookie() in tracing programs (libbpf's LINUX_HAS_BPF_COOKIE)",
     // libbpf probe_kern_bpf_cookie: a tracepoint program calling the helper.
     probe: () => progLoad({ type: ProgType.TRACEPOINT, insns: encode([asm.call(BPF_FUNC_get_attach_cookie), asm.exit()]), license: GPL }).close(),
+  },
+  {
+    name: "tcx_link",
+    minKernel: "6.6",
+    description: "tcx: tc programs attached through bpf_link (BPF_TCX_INGRESS/EGRESS), ordered in a chain, without netlink",
+    // A tcx link to an interface that does not exist: ENODEV is tcx looking the interface up; a kernel
+    // without tcx does not know the attach type (EINVAL).
+    probe: () => {
+      using prog = progLoad({ type: ProgType.SCHED_CLS, insns: trivial(), license: GPL });
+      try {
+        linkCreate(prog, { target: 0x7fffffff, attachType: AttachType.TCX_INGRESS }).close();
+      } catch (e) {
+        if (e instanceof BpfSyscallError && e.errnoName === "ENODEV") return;
+        throw e;
+      }
+      throw new ProbeAnswer("unknown", "a tcx link to ifindex 0x7fffffff unexpectedly succeeded");
+    },
   },
 ];
 

@@ -26,15 +26,17 @@ export const createMaps: Phase = {
 
 function createMap(s: LoadState, m: MapSpec): MapState {
   const pinPath = m.pinAt ? `${s.settings.pinRoot}/${m.pinAt}` : undefined;
-  if (pinPath) {
-    const reused = reusePinned(s, m, pinPath);
-    if (reused) return { spec: m, fd: reused, reused: true, image: undefined, pinPath };
-  }
   const f = s.features;
   let flags = m.flags;
   // An arena's definition carries BPF_F_MMAPABLE itself (the kernel requires it).
   if (m.mmapable && !isArenaMap(m) && f.has("array_mmap")) flags |= MapFlags.BPF_F_MMAPABLE;
   if (!isDeclaredMap(m) && flags & MapFlags.BPF_F_RDONLY_PROG && !f.has("rdonly_prog")) flags &= ~MapFlags.BPF_F_RDONLY_PROG;
+  const given = s.settings.reuseMaps[m.name] ?? (m.section ? s.settings.reuseMaps[m.section] : undefined);
+  if (given !== undefined) return { spec: m, fd: reuseGiven(s, m, given, flags), reused: true, image: undefined, pinPath };
+  if (pinPath) {
+    const reused = reusePinned(s, m, pinPath);
+    if (reused) return { spec: m, fd: reused, reused: true, image: undefined, pinPath };
+  }
   // A struct_ops map's value is the kernel's struct bpf_struct_ops_NAME (the struct_ops phase found it).
   const ops = s.structOps.get(m.name);
   let fd: KernelFd;
@@ -121,18 +123,53 @@ function reusePinned(s: LoadState, m: MapSpec, path: string): KernelFd | undefin
   }
   if (pinned === undefined) return undefined;
   if (pinned === "not a map") throw new LoadError("LOAD_MAP", `map '${m.name}': ${path} is pinned but is not a map`, { object: s.spec.name, map: m.name });
-  const { fd, info } = pinned;
-  s.own(fd);
+  s.own(pinned.fd);
   // Pinned maps are only ever .maps definitions, created with exactly these flags.
-  const want = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: effectiveMaxEntries(s, m), flags: m.flags, mapExtra: m.mapExtra };
+  checkCompatible(s, m, pinned.info, m.flags, `the map pinned at ${path}`);
+  return pinned.fd;
+}
+
+/**
+ * Reuse the map the caller gave for `m` (libbpf `bpf_map__reuse_fd`): a map of another load, or the
+ * path it is pinned at. The load takes its own fd of it. A frozen `.rodata` map cannot take new values,
+ * so it is refused rather than silently kept.
+ */
+function reuseGiven(s: LoadState, m: MapSpec, given: KernelFd | string, flags: number): KernelFd {
+  const where = { object: s.spec.name, map: m.name };
+  if (m.freeze) throw new LoadError("LOAD_MAP", `map '${m.name}' (${m.section}) is frozen once loaded: it cannot be reused, its values come from this object`, where);
+  let reused: ReturnType<LoadState["kernel"]["reuseMap"]>;
+  if (typeof given === "string") {
+    let pinned: ReturnType<LoadState["kernel"]["openPinnedMap"]>;
+    try {
+      pinned = s.kernel.openPinnedMap(given);
+    } catch (e) {
+      throw mapError(s, m, e);
+    }
+    if (pinned === undefined) throw new LoadError("LOAD_MAP", `map '${m.name}': nothing is pinned at ${given} to reuse`, where);
+    if (pinned === "not a map") throw new LoadError("LOAD_MAP", `map '${m.name}': ${given} is pinned but is not a map`, where);
+    reused = pinned;
+  } else {
+    try {
+      reused = s.kernel.reuseMap(given);
+    } catch (e) {
+      throw mapError(s, m, e);
+    }
+  }
+  s.own(reused.fd);
+  checkCompatible(s, m, reused.info, flags, typeof given === "string" ? `the map pinned at ${given}` : `the map given to reuse (id ${reused.info.id})`);
+  return reused.fd;
+}
+
+/** libbpf `map_is_reuse_compat`: type, sizes, entries, flags and map_extra must all match. */
+function checkCompatible(s: LoadState, m: MapSpec, info: { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number; mapExtra: bigint }, flags: number, what: string): void {
+  const want = { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: effectiveMaxEntries(s, m), flags, mapExtra: m.mapExtra };
   const have = { type: info.type, keySize: info.keySize, valueSize: info.valueSize, maxEntries: info.maxEntries, flags: info.flags, mapExtra: info.mapExtra };
   const show = (k: keyof typeof want, v: number | bigint) => (k === "flags" ? `0x${v.toString(16)}` : String(v));
   for (const k of Object.keys(want) as (keyof typeof want)[]) {
     if (want[k] !== have[k]) {
-      throw new LoadError("LOAD_MAP", `map '${m.name}': the map pinned at ${path} has ${k} ${show(k, have[k])}, the object wants ${show(k, want[k])}`, { object: s.spec.name, map: m.name });
+      throw new LoadError("LOAD_MAP", `map '${m.name}': ${what} has ${k} ${show(k, have[k])}, the object wants ${show(k, want[k])}`, { object: s.spec.name, map: m.name });
     }
   }
-  return fd;
 }
 
 /**

@@ -1,0 +1,356 @@
+/**
+ * Attaching loaded programs: a {@link Link} per attachment, created by {@link attachProgram} (or
+ * `LoadedProgram.attach`) through the newest mechanism the kernel has, and updated in place with
+ * `BPF_LINK_UPDATE` + `BPF_F_REPLACE` so a concurrent replacement fails instead of being lost.
+ */
+import { closeSync, constants, mkdirSync, openSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import {
+  AttachFlags, AttachType, BpfSyscallError, compareKernelVersions, enterNetns, hasFeature, interfaceIndex, kernelVersion, linkCreate, linkDetach, linkInfo,
+  LinkFd, type LinkInfo, LinkType, objGet, objPin, type ProgFd, progGetFdById, progInfo, ProgType, rawTracepointOpen, SyscallError, UnsupportedFeatureError, XdpFlags,
+  FEATURES, linkUpdate,
+} from "@x/sys";
+import type { ErrorLocation } from "@x/elf";
+import { AttachError } from "./errors.js";
+import type { KernelFd } from "./load/kernel.js";
+
+/** An interface by name or index, looked up in `netns` when given (a name from `ip netns`, or a path). */
+export interface InterfaceRef {
+  /** The interface: its name (`eth0`) or index. */
+  readonly interface: string | number;
+  /** The network namespace it is in (default: this process's). */
+  readonly netns?: string;
+}
+
+/** A program in a tcx chain, by its fd (a `LoadedProgram`) or its kernel id. */
+export type ChainAnchor = KernelFd | { readonly id: number };
+
+/** Where to attach a program. Exactly one key. */
+export type AttachPoint =
+  /** XDP on an interface, through an XDP link (Linux 5.9); `mode` forces generic (skb), driver or offload mode. */
+  | { readonly xdp: InterfaceRef & { readonly mode?: "generic" | "driver" | "offload" } }
+  /** tc on an interface's ingress or egress, through a tcx link (Linux 6.6), first in the chain unless `before`/`after` say otherwise. */
+  | { readonly tc: InterfaceRef & { readonly direction: "ingress" | "egress"; readonly before?: ChainAnchor; readonly after?: ChainAnchor } }
+  /** A cgroup (v2 directory), for the attach type the program was loaded for (or `attachType`), through a cgroup link (5.7). */
+  | { readonly cgroup: { readonly path: string; readonly attachType?: number } }
+  /** A network namespace (sk_lookup, flow dissector), through a netns link (5.8). */
+  | { readonly netns: { readonly path: string } }
+  /**
+   * Where the program was loaded for: fentry/fexit/fmod_ret, tp_btf, lsm and freplace targets, iterators,
+   * or a raw tracepoint (`tracepoint`, default: the section's name after `raw_tp/`).
+   */
+  | { readonly tracing: true | { readonly tracepoint?: string } };
+
+/** What a link attaches to, by `enum bpf_link_type`. */
+export type LinkKind = "raw_tracepoint" | "tracing" | "cgroup" | "iter" | "netns" | "xdp" | "perf_event" | "kprobe_multi" | "struct_ops" | "netfilter" | "tcx" | "uprobe_multi" | "netkit" | "sockmap" | "unknown";
+
+const KIND_BY_TYPE: Readonly<Record<number, LinkKind>> = Object.fromEntries(
+  Object.entries(LinkType).filter(([k]) => k !== "UNSPEC").map(([k, v]) => [v, k.toLowerCase() as LinkKind]),
+);
+
+/** The kind of a link of `enum bpf_link_type` `type`. */
+export function linkKind(type: number): LinkKind {
+  return KIND_BY_TYPE[type] ?? "unknown";
+}
+
+/** A program that {@link attachProgram} can attach (a `LoadedProgram`, or any program fd with its type). */
+export interface AttachableProgram {
+  readonly fd: KernelFd;
+  readonly name: string;
+  /** The program type, and the attach type and target it was loaded for (from its section). */
+  readonly spec: { readonly kind?: { readonly progType: number; readonly attachType?: number; readonly attachTarget?: string; readonly section: string } };
+}
+
+/**
+ * An attachment through a bpf_link. Disposing the handle closes its fds: the attachment ends then,
+ * unless the link is pinned ({@link Link.pin}), and then it lasts until {@link Link.detach} or the pin
+ * is removed. The handle keeps an fd of the program it attached, so {@link Link.update} can insist that
+ * it is still the one running.
+ */
+export class Link implements Disposable {
+  readonly #fd: LinkFd;
+  #program: ProgFd | undefined;
+  /** Where the link is pinned, if it is. */
+  pinPath: string | undefined;
+  /** What it attaches to. */
+  readonly kind: LinkKind;
+
+  /** @internal Takes ownership of both fds. */
+  constructor(fd: LinkFd, kind: LinkKind, program: ProgFd | undefined, pinPath?: string) {
+    this.#fd = fd;
+    this.kind = kind;
+    this.#program = program;
+    this.pinPath = pinPath;
+  }
+
+  /** The link's fd. */
+  get fd(): number {
+    return this.#fd.fd;
+  }
+
+  /** Kernel info: id, type, program id, and what it is attached to. */
+  info(): LinkInfo {
+    return linkInfo(this.#fd);
+  }
+
+  /** The link's kernel id. */
+  get id(): number {
+    return this.info().id;
+  }
+
+  /** The id of the program this handle attached (or found attached, for an opened pin), which {@link update} expects to replace. */
+  get programId(): number | undefined {
+    return this.#program ? progInfo(this.#program).id : undefined;
+  }
+
+  /** Pin the link at `path` on a bpffs: the attachment then outlives this process. */
+  pin(path: string): void {
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      objPin(this.#fd, path);
+    } catch (e) {
+      throw attachError(e, `cannot pin link at ${path}`);
+    }
+    this.pinPath = path;
+  }
+
+  /** Remove the pin (the attachment lasts as long as this handle, then). */
+  unpin(): void {
+    if (this.pinPath) rmSync(this.pinPath, { force: true });
+    this.pinPath = undefined;
+  }
+
+  /**
+   * Atomically make the link run `program` instead (`BPF_LINK_UPDATE`): every event is seen by the old
+   * program or the new one, never both or neither. With `BPF_F_REPLACE` the kernel does it only while
+   * the program this handle attached is still the one running (or `expected`, when given); otherwise
+   * nothing changes and {@link AttachError} `ATTACH_REPLACED` says who runs instead.
+   */
+  update(program: AttachableProgram | KernelFd, options: { readonly expected?: KernelFd } = {}): void {
+    const fd = "spec" in program ? program.fd : program;
+    const expected = options.expected ?? this.#program;
+    try {
+      linkUpdate(this.#fd, fd, expected);
+    } catch (e) {
+      if (e instanceof BpfSyscallError && e.errnoName === "EPERM" && expected) {
+        const running = this.info().progId;
+        const wanted = progInfo(expected).id;
+        if (running !== wanted) {
+          throw new AttachError("ATTACH_REPLACED", `link ${this.id} runs program ${running}, not program ${wanted} this handle expected: it was replaced meanwhile, and is left as it is`, { command: e.command, errnoName: e.errnoName }, { cause: e });
+        }
+      }
+      if (e instanceof BpfSyscallError && (e.errnoName === "EOPNOTSUPP" || e.errnoName === "ENOTSUPP")) {
+        throw new AttachError("ATTACH_FAILED", `${this.kind} links cannot run another program (BPF_LINK_UPDATE: ${e.errnoName}); attach the new program and close this link instead`, { command: e.command, errnoName: e.errnoName }, { cause: e });
+      }
+      throw attachError(e, `cannot update link ${this.safeId()}`);
+    }
+    const next = progGetFdById(progInfo(fd).id);
+    this.#program?.close();
+    this.#program = next;
+  }
+
+  /**
+   * End the attachment now (`BPF_LINK_DETACH`, 5.9; for link types that cannot detach, or older
+   * kernels, by removing the pin and closing), remove the pin, and close the handle.
+   */
+  detach(): void {
+    try {
+      linkDetach(this.#fd);
+    } catch (e) {
+      const tolerated = e instanceof BpfSyscallError && ["EOPNOTSUPP", "ENOTSUPP", "EINVAL"].includes(e.errnoName);
+      if (!tolerated) throw attachError(e, `cannot detach link ${this.safeId()}`);
+    }
+    this.unpin();
+    this.close();
+  }
+
+  /** Close the handle's fds (the attachment ends unless pinned). Idempotent. */
+  close(): void {
+    this.#program?.close();
+    this.#program = undefined;
+    this.#fd.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  private safeId(): string {
+    try {
+      return String(this.id);
+    } catch {
+      return `fd ${this.#fd}`;
+    }
+  }
+}
+
+/** Open the link pinned at `path` (by @x, bpftool or libbpf): the returned handle expects its current program on update. */
+export function openPinnedLink(path: string): Link {
+  let fd;
+  try {
+    fd = objGet(path);
+  } catch (e) {
+    throw new AttachError("ATTACH_BAD_PIN", `cannot open pinned link ${path}: ${(e as Error).message}`, bpfDetails(e), { cause: e });
+  }
+  if (!(fd instanceof LinkFd)) {
+    fd.close();
+    throw new AttachError("ATTACH_BAD_PIN", `${path} is pinned but is not a link (it is a ${fd.kind})`);
+  }
+  try {
+    const info = linkInfo(fd);
+    const program = info.progId ? progGetFdById(info.progId) : undefined;
+    return new Link(fd, linkKind(info.type), program, path);
+  } catch (e) {
+    fd.close();
+    throw attachError(e, `cannot read pinned link ${path}`);
+  }
+}
+
+/** Program types each attach point takes. */
+const POINT_TYPES = {
+  xdp: [ProgType.XDP],
+  tc: [ProgType.SCHED_CLS],
+  cgroup: [ProgType.CGROUP_SKB, ProgType.CGROUP_SOCK, ProgType.CGROUP_SOCK_ADDR, ProgType.CGROUP_SOCKOPT, ProgType.CGROUP_SYSCTL, ProgType.CGROUP_DEVICE, ProgType.SOCK_OPS, ProgType.LSM],
+  netns: [ProgType.SK_LOOKUP, ProgType.FLOW_DISSECTOR],
+  tracing: [ProgType.TRACING, ProgType.LSM, ProgType.EXT, ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE],
+} as const;
+
+/**
+ * Attach `program` at `point`. The returned {@link Link} owns the attachment: dispose it to end it, or
+ * pin it to keep it. Throws {@link AttachError} (the kernel's refusal, or a point that does not suit the
+ * program) or `UnsupportedFeatureError` when the kernel has no link for this point.
+ */
+export function attachProgram(program: AttachableProgram, point: AttachPoint): Link {
+  const where: ErrorLocation = { program: program.name };
+  const key = Object.keys(point)[0] as keyof typeof POINT_TYPES;
+  const kind = program.spec.kind;
+  if (!kind) throw new AttachError("ATTACH_BAD_POINT", `program '${program.name}' has no known type (section), so it cannot be attached`, where);
+  const types = POINT_TYPES[key] as readonly number[] | undefined;
+  if (!types) throw new AttachError("ATTACH_BAD_POINT", `unknown attach point '${String(key)}' (expected one of ${Object.keys(POINT_TYPES).join(", ")})`, where);
+  if (!types.includes(kind.progType)) {
+    throw new AttachError("ATTACH_BAD_POINT", `program '${program.name}' (section ${kind.section}) cannot be attached to ${key}: that takes ${key === "tracing" ? "tracing, lsm, freplace and raw tracepoint" : key} programs`, where);
+  }
+  const own = (fd: LinkFd, linkKind: LinkKind) => {
+    try {
+      return new Link(fd, linkKind, progGetFdById(progInfo(program.fd).id));
+    } catch (e) {
+      fd.close();
+      throw attachError(e, `program '${program.name}' attached, but its id could not be read`, where);
+    }
+  };
+  const p = point as Record<string, unknown>;
+  switch (key) {
+    case "xdp": {
+      const x = p.xdp as InterfaceRef & { mode?: "generic" | "driver" | "offload" };
+      const flags = x.mode === "generic" ? XdpFlags.XDP_FLAGS_SKB_MODE : x.mode === "driver" ? XdpFlags.XDP_FLAGS_DRV_MODE : x.mode === "offload" ? XdpFlags.XDP_FLAGS_HW_MODE : 0;
+      return own(onInterface(x, where, (ifindex) => create(program, { target: ifindex, attachType: AttachType.XDP, flags }, `XDP on ${describe(x)}`, where, "5.9", "xdp_link")), "xdp");
+    }
+    case "tc": {
+      const t = p.tc as InterfaceRef & { direction: "ingress" | "egress"; before?: ChainAnchor; after?: ChainAnchor };
+      if (t.direction !== "ingress" && t.direction !== "egress") throw new AttachError("ATTACH_BAD_POINT", `tc direction must be ingress or egress, not '${String(t.direction)}'`, where);
+      if (!hasFeature("tcx_link")) {
+        throw new UnsupportedFeatureError("tcx_link", FEATURES.tcx_link.minKernel, `${FEATURES.tcx_link.description}; this kernel attaches tc programs only through netlink (clsact), which @x does not do yet`);
+      }
+      const anchor = t.before ?? t.after;
+      let flags = t.before ? AttachFlags.BPF_F_BEFORE : t.after ? AttachFlags.BPF_F_AFTER : 0;
+      let relative: number | KernelFd | undefined;
+      if (anchor) {
+        if ("id" in anchor && !("fd" in anchor)) {
+          flags |= AttachFlags.BPF_F_ID;
+          relative = anchor.id;
+        } else relative = anchor as KernelFd;
+      }
+      const attachType = t.direction === "ingress" ? AttachType.TCX_INGRESS : AttachType.TCX_EGRESS;
+      return own(onInterface(t, where, (ifindex) => create(program, { target: ifindex, attachType, flags, ...(relative === undefined ? {} : { relative }) }, `tc ${t.direction} of ${describe(t)}`, where)), "tcx");
+    }
+    case "cgroup": {
+      const c = p.cgroup as { path: string; attachType?: number };
+      const attachType = c.attachType ?? kind.attachType;
+      if (attachType === undefined) throw new AttachError("ATTACH_BAD_POINT", `program '${program.name}' (section ${kind.section}) has no cgroup attach type: give attachType`, where);
+      return own(withDirectory(c.path, "cgroup", where, (fd) => create(program, { target: fd, attachType }, `cgroup ${c.path}`, where, "5.7", "bpf_link")), "cgroup");
+    }
+    case "netns": {
+      const n = p.netns as { path: string };
+      const attachType = kind.progType === ProgType.SK_LOOKUP ? AttachType.SK_LOOKUP : AttachType.FLOW_DISSECTOR;
+      return own(withDirectory(n.path, "network namespace", where, (fd) => create(program, { target: fd, attachType }, `network namespace ${n.path}`, where, "5.8")), "netns");
+    }
+    default: {
+      const t = p.tracing as true | { tracepoint?: string };
+      if (kind.progType === ProgType.RAW_TRACEPOINT || kind.progType === ProgType.RAW_TRACEPOINT_WRITABLE) {
+        const name = (t === true ? undefined : t.tracepoint) ?? kind.attachTarget ?? kind.section.split("/")[1];
+        if (!name) throw new AttachError("ATTACH_BAD_POINT", `raw tracepoint program '${program.name}' (section ${kind.section}) names no tracepoint: give tracing.tracepoint`, where);
+        return own(kernelCall(() => rawTracepointOpen(program.fd, name), `raw tracepoint ${name}`, where), "raw_tracepoint");
+      }
+      if (kind.attachType === AttachType.TRACE_ITER) return own(create(program, { target: 0, attachType: AttachType.TRACE_ITER }, "an iterator", where), "iter");
+      return own(kernelCall(() => rawTracepointOpen(program.fd), `its target (${kind.section})`, where), "tracing");
+    }
+  }
+}
+
+function describe(x: InterfaceRef): string {
+  return `${typeof x.interface === "number" ? `ifindex ${x.interface}` : x.interface}${x.netns ? ` in netns ${x.netns}` : ""}`;
+}
+
+/** Run `fn` with the interface's index, inside its namespace when it names one (ifindexes are per namespace, and so is the link's lookup). */
+function onInterface<T>(x: InterfaceRef, where: ErrorLocation, fn: (ifindex: number) => T): T {
+  let ns: Disposable | undefined;
+  try {
+    ns = x.netns ? enterNetns(x.netns) : undefined;
+  } catch (e) {
+    throw new AttachError("ATTACH_BAD_POINT", `cannot enter network namespace ${x.netns}: ${(e as Error).message}`, where, { cause: e });
+  }
+  try {
+    let ifindex: number;
+    try {
+      ifindex = typeof x.interface === "number" ? x.interface : interfaceIndex(x.interface);
+    } catch (e) {
+      throw new AttachError("ATTACH_BAD_POINT", `no interface ${describe(x)}`, { ...where, errnoName: e instanceof SyscallError ? e.errnoName : undefined }, { cause: e });
+    }
+    return fn(ifindex);
+  } finally {
+    ns?.[Symbol.dispose]();
+  }
+}
+
+/** Open a directory (a cgroup, a namespace file) for as long as `fn` runs. */
+function withDirectory<T>(path: string, what: string, where: ErrorLocation, fn: (fd: number) => T): T {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY);
+  } catch (e) {
+    throw new AttachError("ATTACH_BAD_POINT", `cannot open ${what} ${path}: ${(e as Error).message}`, where, { cause: e });
+  }
+  try {
+    return fn(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function create(program: AttachableProgram, o: Parameters<typeof linkCreate>[1], what: string, where: ErrorLocation, minKernel?: string, feature?: string): LinkFd {
+  return kernelCall(() => linkCreate(program.fd, o), what, where, minKernel, feature);
+}
+
+/** A kernel attach call, its refusal explained: a kernel older than the link type's is an UnsupportedFeatureError. */
+function kernelCall(fn: () => LinkFd, what: string, where: ErrorLocation, minKernel?: string, feature = "bpf_link"): LinkFd {
+  try {
+    return fn();
+  } catch (e) {
+    if (minKernel && e instanceof BpfSyscallError && e.errnoName === "EINVAL" && compareKernelVersions(kernelVersion(), minKernel) < 0) {
+      throw new UnsupportedFeatureError(feature, minKernel, `no bpf_link for ${what} before Linux ${minKernel} (BPF_LINK_CREATE answered EINVAL)`);
+    }
+    const hint = e instanceof BpfSyscallError && e.errnoName === "EBUSY" ? ": something else is attached there already (not through a link, or exclusively)" : e instanceof BpfSyscallError && e.errnoName === "EEXIST" ? ": this program is attached there already" : "";
+    throw attachError(e, `cannot attach program '${where.program}' to ${what}${hint}`, where);
+  }
+}
+
+function bpfDetails(e: unknown): { command?: string; errnoName?: string } {
+  if (e instanceof BpfSyscallError) return { command: e.command, errnoName: e.errnoName };
+  if (e instanceof SyscallError) return { command: e.syscall, errnoName: e.errnoName };
+  return {};
+}
+
+function attachError(e: unknown, message: string, where: ErrorLocation = {}): AttachError {
+  if (e instanceof AttachError) return e;
+  return new AttachError("ATTACH_FAILED", `${message}: ${(e as Error).message}`, { ...where, ...bpfDetails(e) }, { cause: e });
+}
