@@ -186,7 +186,7 @@ export class Link implements Disposable {
 
 /** Open the link pinned at `path` (by @x, bpftool or libbpf): the returned handle expects its current program on update. */
 export function openPinnedLink(path: string): Link {
-  let fd;
+  let fd: ReturnType<typeof objGet>;
   try {
     fd = objGet(path);
   } catch (e) {

@@ -134,7 +134,8 @@ export function adoptFd(fd: number): BpfFd {
   if (target === "anon_inode:bpf-map") return new MapFd(fd);
   if (target === "anon_inode:bpf-prog") return new ProgFd(fd);
   if (target === "anon_inode:btf") return new BtfFd(fd);
-  if (target === "anon_inode:bpf_link") return new LinkFd(fd);
+  // A link created by LINK_CREATE is "bpf_link"; one opened by BPF_OBJ_GET or by id is "bpf-link".
+  if (target === "anon_inode:bpf_link" || target === "anon_inode:bpf-link") return new LinkFd(fd);
   return new BpfFd(fd, "unknown");
 }
 

@@ -1,0 +1,217 @@
+/**
+ * Attaching, and atomic replacement under traffic. The traffic runs in two network namespaces joined
+ * by a veth pair (tools/traffic: made and removed by each test, nothing outside them touched), with
+ * `ip` from iproute2, which the VM guests have too (they run on the host's root). counter.bpf.o
+ * counts the UDP packets to one port by version into a map pinned by name and into `.bss`; it is
+ * replaced 100 times while packets flow, and every packet must be counted exactly once.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { AttachError, openObject, openPinnedLink, replaceProgram } from "@x/loader";
+import { AttachType, LinkType, linkInfo, progInfo } from "@x/sys";
+import { replaceUnderTraffic } from "../../../tools/traffic/replace-under-traffic.mjs";
+import { vethPair } from "../../../tools/traffic/topology.mjs";
+import { loadKernelModule } from "../../sys/test/modules.js";
+import { requireProgTypeForTest } from "../../sys/test/refused.js";
+import { bpffsDir, fixture, haveBpffs, haveKernel } from "./kernel.js";
+
+/**
+ * veth is a module in the matrix's Debian kernels: load it. Where there is none to load (built in, on a
+ * kernel without module support) the pair may still work, and vethPair says why when it does not.
+ */
+function needVeth(): void {
+  loadKernelModule("veth");
+}
+
+/** A cgroup v2 directory to attach to, and its removal. */
+function testCgroup(): { path: string; remove: () => void } {
+  const mounts = readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" "));
+  let root = mounts.find((f) => f[2] === "cgroup2")?.[1];
+  let unmount: (() => void) | undefined;
+  if (!root) {
+    // The VM guests mount no cgroup2: mount one for the test.
+    root = mkdtempSync("/tmp/xbpf-cgroup2-");
+    execFileSync("mount", ["-t", "cgroup2", "none", root]);
+    unmount = () => {
+      execFileSync("umount", [root!]);
+      rmSync(root!, { recursive: true, force: true });
+    };
+  }
+  const path = `${root}/xbpf-attach-${process.pid}`;
+  mkdirSync(path, { recursive: true });
+  return { path, remove: () => { rmdirSync(path); unmount?.(); } };
+}
+
+const counterObject = () => {
+  const spec = openObject(fixture("counter"));
+  spec.set("port", 9000);
+  return spec;
+};
+
+describe.runIf(haveKernel && haveBpffs())("attach and replace", () => {
+  for (const mode of ["tc", "xdp"] as const) {
+    it(`${mode}: 100 replacements while 3000 packets flow; each packet counted once, by one version`, async () => {
+      needVeth();
+      const r = await replaceUnderTraffic({ mode, replacements: 100, packets: 3000, rate: 1000 });
+      console.log(`[attach] ${mode}: ${r.sent} sent, ${r.counted} counted by ${r.versionsCounting} versions; swap median ${r.swapMs.median.toFixed(2)} ms`);
+      expect(r.failed).toBe(0);
+      expect(r.sent).toBe(3000);
+      expect(r.counted).toBe(r.sent);
+      // .bss was reused at each replacement: its counter saw every packet too.
+      expect(r.seen).toBe(r.sent);
+      // The replacements happened under traffic: more than one version counted packets.
+      expect(r.versionsCounting).toBeGreaterThan(1);
+    }, 600_000);
+  }
+
+  it("a pinned link is opened from its pin and updated; a stale expectation changes nothing (ATTACH_REPLACED)", () => {
+    needVeth();
+    const pair = vethPair();
+    const pins = bpffsDir("xbpf-attach");
+    try {
+      const spec = counterObject();
+      using v1 = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
+      spec.set("version", 2);
+      using v2 = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
+      spec.set("version", 3);
+      using v3 = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
+      const link = v1.program("count_tc").attach({ tc: { interface: pair.receiver.iface, direction: "ingress", netns: pair.receiver.netns } });
+      expect(link.kind).toBe("tcx");
+      const info = link.info();
+      expect(info.type).toBe(LinkType.TCX);
+      expect(info.attachType).toBe(AttachType.TCX_INGRESS);
+      expect(info.progId).toBe(v1.program("count_tc").info().id);
+      link.pin(`${pins.dir}/link`);
+      link.close();
+
+      using opened = openPinnedLink(`${pins.dir}/link`);
+      expect(opened.id).toBe(info.id);
+      expect(opened.programId).toBe(info.progId);
+      // Someone else replaces the program behind this handle's back…
+      using other = openPinnedLink(`${pins.dir}/link`);
+      other.update(v2.program("count_tc"));
+      // …so this handle's update, expecting v1, must fail and leave v2 running.
+      let error: unknown;
+      try {
+        opened.update(v3.program("count_tc"));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(AttachError);
+      expect((error as AttachError).code).toBe("ATTACH_REPLACED");
+      expect(linkInfo(other).progId).toBe(v2.program("count_tc").info().id);
+
+      // replaceProgram through the pinned link: the new program runs, the old ids are reported.
+      spec.set("version", 4);
+      const r = replaceProgram(other, spec, { program: "count_tc", pinRoot: pins.dir, keepGlobals: true });
+      try {
+        expect(r.previousProgramId).toBe(v2.program("count_tc").info().id);
+        expect(linkInfo(other).progId).toBe(r.programId);
+        expect(r.globals.map((g) => [g.name, g.outcome]).sort()).toEqual([["last_version", "copied"], ["seen", "copied"]]);
+      } finally {
+        r.object.dispose();
+      }
+
+      // detach ends the attachment (the pin goes too) although other handles are still open.
+      other.detach();
+      expect(existsSync(`${pins.dir}/link`)).toBe(false);
+      // A detached tcx link is defunct: it names no interface any more.
+      expect(linkInfo(opened).ifindex).toBe(0);
+    } finally {
+      pins.remove();
+      pair.remove();
+    }
+  });
+
+  it("keepGlobals reports a variable the new version resized or lost, and copies the rest", () => {
+    needVeth();
+    const pair = vethPair();
+    const pins = bpffsDir("xbpf-attach");
+    try {
+      using v1 = counterObject().load({ programs: ["count_xdp"], pinRoot: pins.dir });
+      v1.variable("seen").set(41n);
+      using link = v1.program("count_xdp").attach({ xdp: { interface: pair.receiver.iface, netns: pair.receiver.netns } });
+      expect(link.info().type).toBe(LinkType.XDP);
+      const next = counterObject();
+      next.set("version", 1);
+      const r = replaceProgram(link, next, { program: "count_xdp", pinRoot: pins.dir, keepGlobals: true });
+      try {
+        expect(r.object.variable("seen").get()).toBe(41n);
+      } finally {
+        r.object.dispose();
+      }
+      // With .bss reused instead, the variable is the live one: reported as kept.
+      const r2 = replaceProgram(link, next, { program: "count_xdp", pinRoot: pins.dir, reuseMaps: [".bss"] });
+      try {
+        expect(r2.globals.find((g) => g.name === "seen")?.outcome).toBe("kept");
+      } finally {
+        r2.object.dispose();
+      }
+    } finally {
+      pins.remove();
+      pair.remove();
+    }
+  });
+
+  it("cgroup: a cgroup link names its cgroup and attach type, and ends on dispose", () => {
+    const cg = testCgroup();
+    const pins = bpffsDir("xbpf-attach");
+    try {
+      using obj = counterObject().load({ programs: ["count_cgroup"], pinRoot: pins.dir });
+      {
+        using link = obj.program("count_cgroup").attach({ cgroup: { path: cg.path } });
+        const info = link.info();
+        expect(link.kind).toBe("cgroup");
+        expect(info.attachType).toBe(AttachType.CGROUP_INET_INGRESS);
+        expect(info.progId).toBe(obj.program("count_cgroup").info().id);
+      }
+    } finally {
+      pins.remove();
+      cg.remove();
+    }
+  });
+
+  it("netns: sk_lookup attached to a network namespace", () => {
+    needVeth();
+    const pair = vethPair();
+    try {
+      using obj = openObject(fixture("sk_lookup")).load();
+      using link = obj.program("lookup").attach({ netns: { path: `/run/netns/${pair.receiver.netns}` } });
+      const info = link.info();
+      expect(info.type).toBe(LinkType.NETNS);
+      expect(info.attachType).toBe(AttachType.SK_LOOKUP);
+    } finally {
+      pair.remove();
+    }
+  });
+
+  it("raw tracepoint: attached by its section's name, it runs", () => {
+    requireProgTypeForTest("RAW_TRACEPOINT");
+    using obj = openObject(fixture("core")).load();
+    using link = obj.program("read_task").attach({ tracing: true });
+    expect(link.info().tracepoint).toBe("sys_enter");
+    readFileSync("/proc/self/stat");
+    expect(Number(obj.variable("seen").getField(["task_size"]))).toBeGreaterThan(0);
+  });
+
+  it("refuses a point that does not suit the program, and an interface that does not exist", () => {
+    const pins = bpffsDir("xbpf-attach");
+    try {
+      using obj = counterObject().load({ programs: ["count_tc", "count_xdp"], pinRoot: pins.dir });
+      const code = (f: () => unknown) => {
+        try {
+          f();
+        } catch (e) {
+          return [(e as AttachError).code, (e as Error).message];
+        }
+        return undefined;
+      };
+      expect(code(() => obj.program("count_tc").attach({ xdp: { interface: "lo" } }))).toEqual(["ATTACH_BAD_POINT", expect.stringMatching(/cannot be attached to xdp/)]);
+      expect(code(() => obj.program("count_xdp").attach({ xdp: { interface: "xbpf-none0" } }))).toEqual(["ATTACH_BAD_POINT", expect.stringMatching(/no interface xbpf-none0/)]);
+      expect(progInfo(obj.program("count_xdp").fd).id).toBeGreaterThan(0);
+    } finally {
+      pins.remove();
+    }
+  });
+});
