@@ -3,6 +3,10 @@
 /** What one run of the scenario saw. */
 export interface TrafficReplacement {
   mode: "tc" | "xdp";
+  /** The attachment's kind: `tcx`, `xdp` (links), or `tc` / `xdp` through netlink. */
+  attachment: string;
+  /** Through a bpf link or through netlink. */
+  via: "link" | "netlink";
   packets: number;
   rate: number;
   replacements: number;
@@ -23,4 +27,4 @@ export interface TrafficReplacement {
 }
 
 /** Attach counter.bpf.o on a veth pair and replace it `replacements` times while `packets` flow. */
-export function replaceUnderTraffic(options?: { mode?: "tc" | "xdp"; replacements?: number; packets?: number; rate?: number; object?: string }): Promise<TrafficReplacement>;
+export function replaceUnderTraffic(options?: { mode?: "tc" | "xdp"; via?: "link" | "netlink"; replacements?: number; packets?: number; rate?: number; object?: string }): Promise<TrafficReplacement>;

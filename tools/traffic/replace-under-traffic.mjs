@@ -5,7 +5,7 @@
 // `version` constant; every version counts into one map pinned by name and into a reused `.bss`.
 // Every packet sent must be counted exactly once, across all versions.
 //
-//   node tools/traffic/replace-under-traffic.mjs [--mode tc|xdp] [--replacements N] [--packets N] [--rate PPS] [--json]
+//   node tools/traffic/replace-under-traffic.mjs [--mode tc|xdp] [--via link|netlink] [--replacements N] [--packets N] [--rate PPS] [--json]
 import { mkdtempSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { openObject, replaceProgram } from "@x/loader";
@@ -17,15 +17,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Run the scenario. Everything it makes (namespaces, pins, programs) is removed before it returns.
- * @param {{ mode?: "tc" | "xdp", replacements?: number, packets?: number, rate?: number, object?: string }} options
+ * @param {{ mode?: "tc" | "xdp", via?: "link" | "netlink", replacements?: number, packets?: number, rate?: number, object?: string }} options
  */
-export async function replaceUnderTraffic({ mode = "tc", replacements = 100, packets = 3000, rate = 1000, object = OBJECT } = {}) {
+export async function replaceUnderTraffic({ mode = "tc", via, replacements = 100, packets = 3000, rate = 1000, object = OBJECT } = {}) {
   const pair = vethPair();
   const pinRoot = mkdtempSync("/sys/fs/bpf/xbpf-traffic-");
   const program = mode === "xdp" ? "count_xdp" : "count_tc";
-  const point = mode === "xdp"
-    ? { xdp: { interface: pair.receiver.iface, netns: pair.receiver.netns } }
-    : { tc: { interface: pair.receiver.iface, direction: "ingress", netns: pair.receiver.netns } };
+  const on = { interface: pair.receiver.iface, netns: pair.receiver.netns, ...(via ? { via } : {}) };
+  const point = mode === "xdp" ? { xdp: on } : { tc: { ...on, direction: "ingress" } };
   const spec = openObject(object);
   spec.set("port", PORT);
   spec.set("version", 0);
@@ -62,7 +61,7 @@ export async function replaceUnderTraffic({ mode = "tc", replacements = 100, pac
     const seen = Number(current.variable("seen").get());
     swaps.sort((a, b) => a - b);
     return {
-      mode, packets, rate, replacements,
+      mode, attachment: link.kind, via: link.via, packets, rate, replacements,
       sent: sent.sent, failed: sent.failed, counted, seen,
       versionsCounting: perVersion.filter((n) => n > 0).length,
       lastVersion: Number(current.variable("last_version").get()),
@@ -85,10 +84,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     return i < 0 ? dflt : args[i + 1];
   };
   try {
-    const r = await replaceUnderTraffic({ mode: opt("mode", "tc"), replacements: Number(opt("replacements", 100)), packets: Number(opt("packets", 3000)), rate: Number(opt("rate", 1000)) });
+    const r = await replaceUnderTraffic({ mode: opt("mode", "tc"), via: opt("via", undefined), replacements: Number(opt("replacements", 100)), packets: Number(opt("packets", 3000)), rate: Number(opt("rate", 1000)) });
     if (args.includes("--json")) console.log(JSON.stringify(r));
     else {
-      console.log(`${r.mode}: ${r.sent} packets sent, ${r.counted} counted (${r.seen} in the carried .bss) by ${r.versionsCounting} of ${r.replacements + 1} versions`);
+      console.log(`${r.mode} (${r.attachment} through ${r.via}): ${r.sent} packets sent, ${r.counted} counted (${r.seen} in the carried .bss) by ${r.versionsCounting} of ${r.replacements + 1} versions`);
       console.log(`${r.replacements} replacements in ${r.replaceMs.toFixed(0)} ms (swap median ${r.swapMs.median.toFixed(2)} ms, max ${r.swapMs.max.toFixed(2)} ms) during ${r.trafficMs} ms of traffic`);
     }
     process.exit(r.sent === r.counted && r.seen === r.counted ? 0 : 1);

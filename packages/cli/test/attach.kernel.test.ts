@@ -5,24 +5,32 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { linkGetFdById, linkInfo, mapLookup, objGet } from "@x/sys";
+import { enterNetns, interfaceIndex, linkGetFdById, linkInfo, mapLookup, objGet, tcFilterProgramId } from "@x/sys";
 import { vethPair } from "../../../tools/traffic/topology.mjs";
 import { bpffsDir, fixture, haveBpffs, haveKernel } from "../../loader/test/kernel.js";
 import { loadKernelModule } from "../../sys/test/modules.js";
+import { requireFeatureForTest } from "../../sys/test/refused.js";
 import { xbpf } from "./xbpf.js";
 
+/** The program of the netlink tc filter xbpf attaches (ingress, handle 1, priority 1), 0 when none. */
+function tcFilterProgramIdIn(netns: string, iface: string): number {
+  using _ns = enterNetns(netns);
+  return tcFilterProgramId({ ifindex: interfaceIndex(iface), direction: "ingress" }) ?? 0;
+}
+
 describe.runIf(haveKernel && haveBpffs())("xbpf attach / replace / detach", () => {
-  it("attaches tc ingress pinned under DIR, replaces it twice on the same link, and detaches it", async () => {
-    loadKernelModule("veth");
+  for (const via of ["link", "netlink"] as const) it(`tc via ${via}: attached and pinned under DIR, replaced twice in place, detached`, async () => {
+    for (const m of ["veth", "sch_ingress", "cls_bpf"]) loadKernelModule(m);
+    if (via === "link") requireFeatureForTest("tcx_link");
     const pair = vethPair();
     const root = bpffsDir("xbpf-cli-attach");
     const dir = `${root.dir}/counter`;
     const pinRoot = `${root.dir}/by-name`;
     try {
-      const a = await xbpf("attach", fixture("counter"), "count_tc", "--tc", `${pair.receiver.iface}:ingress`, "--in-netns", pair.receiver.netns, "--set", "version=1", "--pin", dir, "--pin-root", pinRoot, "--json");
+      const a = await xbpf("attach", fixture("counter"), "count_tc", "--tc", `${pair.receiver.iface}:ingress`, "--in-netns", pair.receiver.netns, "--via", via, "--set", "version=1", "--pin", dir, "--pin-root", pinRoot, "--json");
       expect(a.code, a.err).toBe(0);
       const attached = a.json();
-      expect(attached.link).toMatchObject({ kind: "tcx", attachType: "tcx_ingress", pinned: `${dir}/link` });
+      expect(attached.link).toMatchObject(via === "link" ? { kind: "tcx", via, attachType: "tcx_ingress", pinned: `${dir}/link` } : { kind: "tc", via, id: null, pinned: `${dir}/link` });
       expect(attached.program.pinned).toBe(`${dir}/count_tc`);
       expect(existsSync(`${pinRoot}/counts`)).toBe(true);
 
@@ -40,8 +48,8 @@ describe.runIf(haveKernel && haveBpffs())("xbpf attach / replace / detach", () =
       const r2 = await xbpf("replace", dir, fixture("counter"), "count_tc", "--set", "version=3", "--reuse-map", ".bss", "--pin-root", pinRoot, "--json");
       expect(r2.code, r2.err).toBe(0);
       expect(r2.json().previousProgramId).toBe(one.programId);
-      using link = linkGetFdById(attached.link.id);
-      expect(linkInfo(link).progId).toBe(r2.json().programId);
+      const running = () => (via === "link" ? linkInfo(linkGetFdById(attached.link.id)).progId : tcFilterProgramIdIn(pair.receiver.netns, pair.receiver.iface));
+      expect(running()).toBe(r2.json().programId);
       // The map pinned by name is the one every version used.
       using counts = objGet(`${pinRoot}/counts`);
       expect(mapLookup(counts, new Uint8Array(4), new Uint8Array(8))).toBe(true);
@@ -49,13 +57,14 @@ describe.runIf(haveKernel && haveBpffs())("xbpf attach / replace / detach", () =
       // Replacing with a program that is not in the object fails cleanly and leaves the link alone.
       const bad = await xbpf("replace", dir, fixture("counter"), "no_such_prog", "--pin-root", pinRoot, "--json");
       expect(bad.code).not.toBe(0);
-      expect(linkInfo(link).progId).toBe(r2.json().programId);
+      expect(running()).toBe(r2.json().programId);
 
       const d = await xbpf("detach", dir, "--json");
       expect(d.code, d.err).toBe(0);
       expect(d.json().detached.id).toBe(attached.link.id);
       expect(existsSync(dir)).toBe(false);
-      expect(linkInfo(link).ifindex).toBe(0);
+      if (via === "link") expect(linkInfo(linkGetFdById(attached.link.id)).ifindex).toBe(0);
+      else expect(tcFilterProgramIdIn(pair.receiver.netns, pair.receiver.iface)).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       root.remove();

@@ -8,10 +8,11 @@ import { dirname } from "node:path";
 import {
   AttachFlags, AttachType, BpfSyscallError, compareKernelVersions, enterNetns, hasFeature, interfaceIndex, kernelVersion, linkCreate, linkDetach, linkInfo,
   LinkFd, type LinkInfo, LinkType, objGet, objPin, type ProgFd, progGetFdById, progInfo, ProgType, rawTracepointOpen, SyscallError, UnsupportedFeatureError, XdpFlags,
-  FEATURES, linkUpdate,
+  FEATURES, linkUpdate, MapFd,
 } from "@x/sys";
 import type { ErrorLocation } from "@x/elf";
 import { AttachError } from "./errors.js";
+import { attachmentFromMap, isAttachmentMap, NetlinkAttachment } from "./netlink-attachment.js";
 import type { KernelFd } from "./load/kernel.js";
 
 /** An interface by name or index, looked up in `netns` when given (a name from `ip netns`, or a path). */
@@ -22,15 +23,26 @@ export interface InterfaceRef {
   readonly netns?: string;
 }
 
+/**
+ * How to attach to tc or XDP (default: a tcx or XDP link when the kernel has it, else netlink):
+ * `link` only (`UnsupportedFeatureError` on kernels without), or `netlink` always (to share an
+ * interface with tools that manage tc filters or XDP through netlink, as iproute2 does).
+ */
+export type AttachVia = "link" | "netlink";
+
 /** A program in a tcx chain, by its fd (a `LoadedProgram`) or its kernel id. */
 export type ChainAnchor = KernelFd | { readonly id: number };
 
 /** Where to attach a program. Exactly one key. */
 export type AttachPoint =
-  /** XDP on an interface, through an XDP link (Linux 5.9); `mode` forces generic (skb), driver or offload mode. */
-  | { readonly xdp: InterfaceRef & { readonly mode?: "generic" | "driver" | "offload" } }
-  /** tc on an interface's ingress or egress, through a tcx link (Linux 6.6), first in the chain unless `before`/`after` say otherwise. */
-  | { readonly tc: InterfaceRef & { readonly direction: "ingress" | "egress"; readonly before?: ChainAnchor; readonly after?: ChainAnchor } }
+  /** XDP on an interface, through an XDP link (Linux 5.9; netlink before); `mode` forces generic (skb), driver or offload mode. */
+  | { readonly xdp: InterfaceRef & { readonly mode?: "generic" | "driver" | "offload"; readonly via?: AttachVia } }
+  /**
+   * tc on an interface's ingress or egress: through a tcx link (Linux 6.6), first in the chain unless
+   * `before`/`after` say otherwise; on older kernels as a direct-action cls_bpf filter on a clsact
+   * qdisc, at `handle` and `priority` (default 1 and 1).
+   */
+  | { readonly tc: InterfaceRef & { readonly direction: "ingress" | "egress"; readonly before?: ChainAnchor; readonly after?: ChainAnchor; readonly handle?: number; readonly priority?: number; readonly via?: AttachVia } }
   /** A cgroup (v2 directory), for the attach type the program was loaded for (or `attachType`), through a cgroup link (5.7). */
   | { readonly cgroup: { readonly path: string; readonly attachType?: number } }
   /** A network namespace (sk_lookup, flow dissector), through a netns link (5.8). */
@@ -41,8 +53,8 @@ export type AttachPoint =
    */
   | { readonly tracing: true | { readonly tracepoint?: string } };
 
-/** What a link attaches to, by `enum bpf_link_type`. */
-export type LinkKind = "raw_tracepoint" | "tracing" | "cgroup" | "iter" | "netns" | "xdp" | "perf_event" | "kprobe_multi" | "struct_ops" | "netfilter" | "tcx" | "uprobe_multi" | "netkit" | "sockmap" | "unknown";
+/** What a link attaches to, by `enum bpf_link_type`; `tc` (and `xdp`) for a netlink attachment of a kernel without such links. */
+export type LinkKind = "tc" | "raw_tracepoint" | "tracing" | "cgroup" | "iter" | "netns" | "xdp" | "perf_event" | "kprobe_multi" | "struct_ops" | "netfilter" | "tcx" | "uprobe_multi" | "netkit" | "sockmap" | "unknown";
 
 const KIND_BY_TYPE: Readonly<Record<number, LinkKind>> = Object.fromEntries(
   Object.entries(LinkType).filter(([k]) => k !== "UNSPEC").map(([k, v]) => [v, k.toLowerCase() as LinkKind]),
@@ -62,18 +74,48 @@ export interface AttachableProgram {
 }
 
 /**
+ * A program attached somewhere: a {@link Link}, or on kernels without the link type a netlink
+ * attachment (tc filter, XDP) with the same contract. Dispose it to end the attachment, unless pinned.
+ */
+export interface Attachment extends Disposable {
+  /** What it attaches to. */
+  readonly kind: LinkKind;
+  /** Through a bpf link, or through netlink (tc filters and XDP on kernels without their links). */
+  readonly via: AttachVia;
+  /** Where it is pinned, if it is. */
+  readonly pinPath: string | undefined;
+  /** The id of the program this handle expects to be running (see {@link Attachment.update}). */
+  readonly programId: number | undefined;
+  /** Kernel info (a netlink attachment has link id 0 and names its interface). */
+  info(): LinkInfo;
+  /** The id of the program running there now (0: none). */
+  runningProgramId(): number;
+  /** Atomically run `program` instead, only while the expected program runs (`ATTACH_REPLACED` otherwise). */
+  update(program: AttachableProgram | KernelFd, options?: { readonly expected?: KernelFd }): void;
+  /** Keep the attachment after this handle closes, pinned at `path`. */
+  pin(path: string): void;
+  /** Remove the pin. */
+  unpin(): void;
+  /** End the attachment now, remove its pin, close the handle. */
+  detach(): void;
+  /** Close the handle (the attachment ends with it unless pinned). */
+  close(): void;
+}
+
+/**
  * An attachment through a bpf_link. Disposing the handle closes its fds: the attachment ends then,
  * unless the link is pinned ({@link Link.pin}), and then it lasts until {@link Link.detach} or the pin
  * is removed. The handle keeps an fd of the program it attached, so {@link Link.update} can insist that
  * it is still the one running.
  */
-export class Link implements Disposable {
+export class Link implements Attachment {
   readonly #fd: LinkFd;
   #program: ProgFd | undefined;
   /** Where the link is pinned, if it is. */
   pinPath: string | undefined;
   /** What it attaches to. */
   readonly kind: LinkKind;
+  readonly via = "link";
 
   /** @internal Takes ownership of both fds. */
   constructor(fd: LinkFd, kind: LinkKind, program: ProgFd | undefined, pinPath?: string) {
@@ -96,6 +138,11 @@ export class Link implements Disposable {
   /** The link's kernel id. */
   get id(): number {
     return this.info().id;
+  }
+
+  /** The id of the program the link runs now. */
+  runningProgramId(): number {
+    return this.info().progId;
   }
 
   /** The id of the program this handle attached (or found attached, for an opened pin), which {@link update} expects to replace. */
@@ -184,13 +231,24 @@ export class Link implements Disposable {
   }
 }
 
-/** Open the link pinned at `path` (by @x, bpftool or libbpf): the returned handle expects its current program on update. */
-export function openPinnedLink(path: string): Link {
+/**
+ * Open the attachment pinned at `path`: a link (pinned by @x, bpftool or libbpf), or the description
+ * of a netlink attachment that {@link Attachment.pin} left there. The handle expects the program
+ * running now on update.
+ */
+export function openPinnedLink(path: string): Attachment {
   let fd: ReturnType<typeof objGet>;
   try {
     fd = objGet(path);
   } catch (e) {
     throw new AttachError("ATTACH_BAD_PIN", `cannot open pinned link ${path}: ${(e as Error).message}`, bpfDetails(e), { cause: e });
+  }
+  if (fd instanceof MapFd && isAttachmentMap(fd)) {
+    try {
+      return attachmentFromMap(fd, path);
+    } finally {
+      fd.close();
+    }
   }
   if (!(fd instanceof LinkFd)) {
     fd.close();
@@ -220,7 +278,7 @@ const POINT_TYPES = {
  * pin it to keep it. Throws {@link AttachError} (the kernel's refusal, or a point that does not suit the
  * program) or `UnsupportedFeatureError` when the kernel has no link for this point.
  */
-export function attachProgram(program: AttachableProgram, point: AttachPoint): Link {
+export function attachProgram(program: AttachableProgram, point: AttachPoint): Attachment {
   const where: ErrorLocation = { program: program.name };
   const key = Object.keys(point)[0] as keyof typeof POINT_TYPES;
   const kind = program.spec.kind;
@@ -241,16 +299,31 @@ export function attachProgram(program: AttachableProgram, point: AttachPoint): L
   const p = point as Record<string, unknown>;
   switch (key) {
     case "xdp": {
-      const x = p.xdp as InterfaceRef & { mode?: "generic" | "driver" | "offload" };
+      const x = p.xdp as InterfaceRef & { mode?: "generic" | "driver" | "offload"; via?: AttachVia };
       const flags = x.mode === "generic" ? XdpFlags.XDP_FLAGS_SKB_MODE : x.mode === "driver" ? XdpFlags.XDP_FLAGS_DRV_MODE : x.mode === "offload" ? XdpFlags.XDP_FLAGS_HW_MODE : 0;
-      return own(onInterface(x, where, (ifindex) => create(program, { target: ifindex, attachType: AttachType.XDP, flags }, `XDP on ${describe(x)}`, where, "5.9", "xdp_link")), "xdp");
+      return onInterface(x, where, (ifindex) => {
+        if (x.via === "netlink") return NetlinkAttachment.xdp(program, ifindex, flags, x.netns);
+        try {
+          return own(create(program, { target: ifindex, attachType: AttachType.XDP, flags }, `XDP on ${describe(x)}`, where, "5.9", "xdp_link"), "xdp");
+        } catch (e) {
+          // Before XDP links (5.9): the interface's XDP program, set through netlink.
+          if (!(e instanceof UnsupportedFeatureError) || x.via === "link") throw e;
+          return NetlinkAttachment.xdp(program, ifindex, flags, x.netns);
+        }
+      });
     }
     case "tc": {
-      const t = p.tc as InterfaceRef & { direction: "ingress" | "egress"; before?: ChainAnchor; after?: ChainAnchor };
+      const t = p.tc as InterfaceRef & { direction: "ingress" | "egress"; before?: ChainAnchor; after?: ChainAnchor; handle?: number; priority?: number; via?: AttachVia };
       if (t.direction !== "ingress" && t.direction !== "egress") throw new AttachError("ATTACH_BAD_POINT", `tc direction must be ingress or egress, not '${String(t.direction)}'`, where);
-      if (!hasFeature("tcx_link")) {
-        throw new UnsupportedFeatureError("tcx_link", FEATURES.tcx_link.minKernel, `${FEATURES.tcx_link.description}; this kernel attaches tc programs only through netlink (clsact), which @x does not do yet`);
+      if (t.via === "netlink" || (t.via !== "link" && !hasFeature("tcx_link"))) {
+        // Before tcx (6.6): a direct-action cls_bpf filter on the interface's clsact qdisc.
+        if (t.before || t.after) {
+          if (t.via === "netlink") throw new AttachError("ATTACH_BAD_POINT", "before/after order a tcx chain; a netlink filter is placed by handle and priority", where);
+          throw new UnsupportedFeatureError("tcx_link", FEATURES.tcx_link.minKernel, `${FEATURES.tcx_link.description}: before/after ordering needs it (a netlink filter is placed by handle and priority)`);
+        }
+        return onInterface(t, where, (ifindex) => NetlinkAttachment.tc(program, { ifindex, direction: t.direction, handle: t.handle ?? 1, priority: t.priority ?? 1 }, t.netns));
       }
+      if (!hasFeature("tcx_link")) throw new UnsupportedFeatureError("tcx_link", FEATURES.tcx_link.minKernel, FEATURES.tcx_link.description);
       const anchor = t.before ?? t.after;
       let flags = t.before ? AttachFlags.BPF_F_BEFORE : t.after ? AttachFlags.BPF_F_AFTER : 0;
       let relative: number | KernelFd | undefined;

@@ -17,7 +17,8 @@ export { systemKernel, type ArenaRegion, type Kernel, type KernelFd, type Mapped
 export { Arena, typeIdByCName } from "./arena-view.js";
 export { LoadedObject, LoadedMap, LoadedProgram, type DataAccess } from "./loaded.js";
 export { AttachError, type AttachErrorCode, LoadError, type LoadErrorCode } from "./errors.js";
-export { attachProgram, Link, linkKind, openPinnedLink, type AttachableProgram, type AttachPoint, type ChainAnchor, type InterfaceRef, type LinkKind } from "./attach.js";
+export { NetlinkAttachment } from "./netlink-attachment.js";
+export { attachProgram, Link, linkKind, openPinnedLink, type AttachableProgram, type Attachment, type AttachVia, type AttachPoint, type ChainAnchor, type InterfaceRef, type LinkKind } from "./attach.js";
 export { openPinnedMap } from "./pinned.js";
 export { replaceProgram, type CarriedGlobal, type Replacement, type ReplaceOptions } from "./replace.js";
 export { listPrograms, openProgram, LiveProgram, METADATA_PREFIX, type LiveMap, type ProgramSummary } from "./kernel-programs.js";

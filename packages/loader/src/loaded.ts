@@ -7,7 +7,7 @@ import {
 } from "@x/sys";
 import { ProgType } from "@x/sys/abi";
 import { Arena } from "./arena-view.js";
-import { attachProgram, type AttachPoint, type Link } from "./attach.js";
+import { type Attachment, attachProgram, type AttachPoint } from "./attach.js";
 import { LoadedStructOps } from "./loaded-struct-ops.js";
 import { userValueSize } from "./cpus.js";
 import { ObjectError } from "./errors.js";
@@ -178,7 +178,7 @@ export class LoadedProgram {
    * `{ cgroup: … }`, `{ netns: … }`, `{ tracing: true }`): `using link = prog.attach(…)`. The link
    * holds the attachment; it outlives this object only if pinned.
    */
-  attach(point: AttachPoint): Link {
+  attach(point: AttachPoint): Attachment {
     return attachProgram(this, point);
   }
 }

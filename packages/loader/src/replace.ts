@@ -3,7 +3,7 @@
  * state (maps reused, globals carried over), then swap it into the link atomically. The template
  * workflow: new configuration in, new program live, nothing seen by neither or both.
  */
-import type { Link } from "./attach.js";
+import type { Attachment } from "./attach.js";
 import { AttachError } from "./errors.js";
 import { openProgram, type LiveProgram } from "./kernel-programs.js";
 import type { KernelFd } from "./load/kernel.js";
@@ -72,9 +72,9 @@ function isStateSection(section: string): boolean {
  * `keepGlobals`, its globals copied. On any failure nothing changes: the new version is unloaded and
  * the link keeps the old program. The old version's own fds are the caller's to release.
  */
-export function replaceProgram(link: Link, spec: ObjectSpec, options: ReplaceOptions): Replacement {
-  const previousProgramId = link.info().progId;
-  if (!previousProgramId) throw new AttachError("ATTACH_FAILED", `link ${link.id} runs no program (detached): nothing to replace`);
+export function replaceProgram(link: Attachment, spec: ObjectSpec, options: ReplaceOptions): Replacement {
+  const previousProgramId = link.runningProgramId();
+  if (!previousProgramId) throw new AttachError("ATTACH_FAILED", `the ${link.kind} attachment runs no program (detached): nothing to replace`);
   using old = openProgram(previousProgramId);
   const reuseMaps = mapsToReuse(old, spec, options.reuseMaps ?? []);
   const reusedSections = new Set(Object.keys(reuseMaps).map((k) => spec.maps.find((m) => m.name === k)?.section).filter((s): s is string => !!s));

@@ -13,15 +13,17 @@ import { AttachType, LinkType, linkInfo, progInfo } from "@x/sys";
 import { replaceUnderTraffic } from "../../../tools/traffic/replace-under-traffic.mjs";
 import { vethPair } from "../../../tools/traffic/topology.mjs";
 import { loadKernelModule } from "../../sys/test/modules.js";
-import { requireProgTypeForTest } from "../../sys/test/refused.js";
+import { requireFeatureForTest, requireProgTypeForTest } from "../../sys/test/refused.js";
 import { bpffsDir, fixture, haveBpffs, haveKernel } from "./kernel.js";
 
 /**
  * veth is a module in the matrix's Debian kernels: load it. Where there is none to load (built in, on a
  * kernel without module support) the pair may still work, and vethPair says why when it does not.
  */
-function needVeth(): void {
+function needVeth(tc = false): void {
   loadKernelModule("veth");
+  // The netlink tc path (every kernel before tcx) needs the clsact qdisc and cls_bpf.
+  if (tc) for (const m of ["sch_ingress", "cls_bpf"]) loadKernelModule(m);
 }
 
 /** A cgroup v2 directory to attach to, and its removal. */
@@ -50,11 +52,13 @@ const counterObject = () => {
 };
 
 describe.runIf(haveKernel && haveBpffs())("attach and replace", () => {
-  for (const mode of ["tc", "xdp"] as const) {
-    it(`${mode}: 100 replacements while 3000 packets flow; each packet counted once, by one version`, async () => {
-      needVeth();
-      const r = await replaceUnderTraffic({ mode, replacements: 100, packets: 3000, rate: 1000 });
-      console.log(`[attach] ${mode}: ${r.sent} sent, ${r.counted} counted by ${r.versionsCounting} versions; swap median ${r.swapMs.median.toFixed(2)} ms`);
+  // Default: the link where the kernel has one (tcx 6.6, XDP 5.9), netlink before; then netlink on every kernel.
+  for (const [mode, via] of [["tc", undefined], ["xdp", undefined], ["tc", "netlink"], ["xdp", "netlink"]] as const) {
+    it(`${mode}${via ? ` via ${via}` : ""}: 100 replacements while 3000 packets flow; each packet counted once, by one version`, async () => {
+      needVeth(mode === "tc");
+      const r = await replaceUnderTraffic({ mode, ...(via ? { via } : {}), replacements: 100, packets: 3000, rate: 1000 });
+      console.log(`[attach] ${mode} (${r.attachment} ${r.via}): ${r.sent} sent, ${r.counted} counted by ${r.versionsCounting} versions; swap median ${r.swapMs.median.toFixed(2)} ms`);
+      if (via === "netlink") expect(r.via).toBe("netlink");
       expect(r.failed).toBe(0);
       expect(r.sent).toBe(3000);
       expect(r.counted).toBe(r.sent);
@@ -65,64 +69,72 @@ describe.runIf(haveKernel && haveBpffs())("attach and replace", () => {
     }, 600_000);
   }
 
-  it("a pinned link is opened from its pin and updated; a stale expectation changes nothing (ATTACH_REPLACED)", () => {
-    needVeth();
-    const pair = vethPair();
-    const pins = bpffsDir("xbpf-attach");
-    try {
-      const spec = counterObject();
-      using v1 = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
-      spec.set("version", 2);
-      using v2 = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
-      spec.set("version", 3);
-      using v3 = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
-      const link = v1.program("count_tc").attach({ tc: { interface: pair.receiver.iface, direction: "ingress", netns: pair.receiver.netns } });
-      expect(link.kind).toBe("tcx");
-      const info = link.info();
-      expect(info.type).toBe(LinkType.TCX);
-      expect(info.attachType).toBe(AttachType.TCX_INGRESS);
-      expect(info.progId).toBe(v1.program("count_tc").info().id);
-      link.pin(`${pins.dir}/link`);
-      link.close();
-
-      using opened = openPinnedLink(`${pins.dir}/link`);
-      expect(opened.id).toBe(info.id);
-      expect(opened.programId).toBe(info.progId);
-      // Someone else replaces the program behind this handle's back…
-      using other = openPinnedLink(`${pins.dir}/link`);
-      other.update(v2.program("count_tc"));
-      // …so this handle's update, expecting v1, must fail and leave v2 running.
-      let error: unknown;
+  for (const via of ["link", "netlink"] as const) {
+    it(`tc via ${via}: a pinned attachment is opened and updated; a stale expectation changes nothing (ATTACH_REPLACED); detach ends it`, () => {
+      needVeth(true);
+      if (via === "link") requireFeatureForTest("tcx_link");
+      const pair = vethPair();
+      const pins = bpffsDir("xbpf-attach");
       try {
-        opened.update(v3.program("count_tc"));
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(AttachError);
-      expect((error as AttachError).code).toBe("ATTACH_REPLACED");
-      expect(linkInfo(other).progId).toBe(v2.program("count_tc").info().id);
+        const spec = counterObject();
+        using v1 = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
+        spec.set("version", 2);
+        using v2 = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
+        spec.set("version", 3);
+        using v3 = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
+        const id = (o: typeof v1) => o.program("count_tc").info().id;
+        const first = v1.program("count_tc").attach({ tc: { interface: pair.receiver.iface, direction: "ingress", netns: pair.receiver.netns, via } });
+        expect(first.kind).toBe(via === "link" ? "tcx" : "tc");
+        const info = first.info();
+        if (via === "link") {
+          expect(info.type).toBe(LinkType.TCX);
+          expect(info.attachType).toBe(AttachType.TCX_INGRESS);
+        }
+        expect(info.ifindex).toBeGreaterThan(0);
+        expect(info.progId).toBe(id(v1));
+        first.pin(`${pins.dir}/link`);
+        first.close();
+        // Pinned, the attachment outlives its handle.
+        using opened = openPinnedLink(`${pins.dir}/link`);
+        expect(opened.kind).toBe(first.kind);
+        expect(opened.programId).toBe(id(v1));
+        expect(opened.runningProgramId()).toBe(id(v1));
+        // Someone else replaces the program behind this handle's back…
+        using other = openPinnedLink(`${pins.dir}/link`);
+        other.update(v2.program("count_tc"));
+        // …so this handle's update, expecting v1, must fail and leave v2 running.
+        let error: unknown;
+        try {
+          opened.update(v3.program("count_tc"));
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(AttachError);
+        expect((error as AttachError).code).toBe("ATTACH_REPLACED");
+        expect(other.runningProgramId()).toBe(id(v2));
 
-      // replaceProgram through the pinned link: the new program runs, the old ids are reported.
-      spec.set("version", 4);
-      const r = replaceProgram(other, spec, { program: "count_tc", pinRoot: pins.dir, keepGlobals: true });
-      try {
-        expect(r.previousProgramId).toBe(v2.program("count_tc").info().id);
-        expect(linkInfo(other).progId).toBe(r.programId);
-        expect(r.globals.map((g) => [g.name, g.outcome]).sort()).toEqual([["last_version", "copied"], ["seen", "copied"]]);
+        // replaceProgram through the pinned attachment: the new program runs, the old id is reported.
+        spec.set("version", 4);
+        const r = replaceProgram(other, spec, { program: "count_tc", pinRoot: pins.dir, keepGlobals: true });
+        try {
+          expect(r.previousProgramId).toBe(id(v2));
+          expect(other.runningProgramId()).toBe(r.programId);
+          expect(r.globals.map((g) => [g.name, g.outcome]).sort()).toEqual([["last_version", "copied"], ["seen", "copied"]]);
+        } finally {
+          r.object.dispose();
+        }
+
+        // detach ends the attachment (the pin goes too) although another handle is still open.
+        other.detach();
+        expect(existsSync(`${pins.dir}/link`)).toBe(false);
+        if (via === "link") expect(opened.info().ifindex).toBe(0); // a detached tcx link is defunct
+        else expect(opened.runningProgramId()).toBe(0);
       } finally {
-        r.object.dispose();
+        pins.remove();
+        pair.remove();
       }
-
-      // detach ends the attachment (the pin goes too) although other handles are still open.
-      other.detach();
-      expect(existsSync(`${pins.dir}/link`)).toBe(false);
-      // A detached tcx link is defunct: it names no interface any more.
-      expect(linkInfo(opened).ifindex).toBe(0);
-    } finally {
-      pins.remove();
-      pair.remove();
-    }
-  });
+    });
+  }
 
   it("keepGlobals reports a variable the new version resized or lost, and copies the rest", () => {
     needVeth();
@@ -132,7 +144,7 @@ describe.runIf(haveKernel && haveBpffs())("attach and replace", () => {
       using v1 = counterObject().load({ programs: ["count_xdp"], pinRoot: pins.dir });
       v1.variable("seen").set(41n);
       using link = v1.program("count_xdp").attach({ xdp: { interface: pair.receiver.iface, netns: pair.receiver.netns } });
-      expect(link.info().type).toBe(LinkType.XDP);
+      expect(link.kind).toBe("xdp");
       const next = counterObject();
       next.set("version", 1);
       const r = replaceProgram(link, next, { program: "count_xdp", pinRoot: pins.dir, keepGlobals: true });

@@ -9,3 +9,4 @@ export * from "./abi/consts.js";
 export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
 export * from "./abi/attr.js";
 export * from "./abi/info.js";
+export * from "./abi/netlink.js";

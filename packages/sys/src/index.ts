@@ -103,10 +103,14 @@ export * from "./abi/consts.js";
 export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
 export * from "./abi/attr.js";
 export * from "./abi/info.js";
+export * from "./abi/netlink.js";
 export {
   linkCreate, linkDetach, linkGetFdById, linkInfo, linkUpdate, progAttach, progDetach, rawTracepointOpen,
   type LinkCreateOptions, type LinkInfo, type ProgAttachOptions,
 } from "./link.js";
+export {
+  NetlinkError, tcClsactAdd, tcFilterAttach, tcFilterDetach, tcFilterProgramId, xdpProgramId, xdpSet, type TcDirection, type TcFilterRef,
+} from "./netlink.js";
 export { attachSocketFilter, detachSocketFilter, enterNetns, interfaceIndex, netnsPath } from "./netns.js";
 export {
   probeProgType,

@@ -28,6 +28,9 @@ interface Libc {
   setns: Fn;
   ifNameToIndex: Fn;
   setsockopt: Fn;
+  socket: Fn;
+  send: Fn;
+  recv: Fn;
 }
 
 let libc: Libc | undefined;
@@ -52,6 +55,9 @@ function load(): Libc {
     setns: lib.func("int setns(int fd, int nstype)") as Fn,
     ifNameToIndex: lib.func("unsigned int if_nametoindex(const char *name)") as Fn,
     setsockopt: lib.func("int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t len)") as Fn,
+    socket: lib.func("int socket(int domain, int type, int protocol)") as Fn,
+    send: lib.func("long send(int fd, void *buf, size_t len, int flags)") as Fn,
+    recv: lib.func("long recv(int fd, void *buf, size_t len, int flags)") as Fn,
   };
   return libc;
 }
@@ -109,6 +115,35 @@ export function sysIfNameToIndex(name: string): { index: number; errno: number }
 export function sysSetsockopt(fd: number, level: number, name: number, value: Uint8Array): number {
   const l = load();
   return (l.setsockopt(fd, level, name, value, value.byteLength) as number) < 0 ? l.koffi.errno() : 0;
+}
+
+const AF_NETLINK = 16, SOCK_RAW = 3, SOCK_CLOEXEC = 0o2000000, NETLINK_ROUTE = 0, SOL_NETLINK = 270, NETLINK_EXT_ACK = 11;
+
+/**
+ * One rtnetlink exchange on a socket of its own: send `msg`, then hand each datagram received to
+ * `onChunk` until it returns true. Returns the errno of a failed step (0 when all went through).
+ */
+export function sysNetlinkRequest(msg: Uint8Array, onChunk: (chunk: Uint8Array) => boolean): { errno: number; step?: string } {
+  const l = load();
+  const fd = l.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE) as number;
+  if (fd < 0) return { errno: l.koffi.errno(), step: "socket(AF_NETLINK)" };
+  try {
+    // Extended ACKs: the kernel says why it refused, in words. Kernels without them ignore nothing: best effort.
+    l.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, new Uint8Array(new Int32Array([1]).buffer), 4);
+    if ((l.send(fd, msg, msg.byteLength, 0) as number) < 0) return { errno: l.koffi.errno(), step: "send" };
+    const buf = new Uint8Array(1 << 16);
+    for (;;) {
+      const n = Number(l.recv(fd, buf, buf.byteLength, 0));
+      if (n < 0) {
+        const errno = l.koffi.errno();
+        if (errno === 4) continue; // EINTR
+        return { errno, step: "recv" };
+      }
+      if (onChunk(buf.subarray(0, n))) return { errno: 0 };
+    }
+  } finally {
+    l.close(fd);
+  }
 }
 
 /** The address a foreign pointer holds. */

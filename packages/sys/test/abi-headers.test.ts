@@ -22,17 +22,22 @@ import {
   LinkType,
   MapFlags,
   MapType,
+  Netlink,
+  NETLINK_LAYOUTS,
   PROG_INFO_BITFIELDS,
   ProgFlags,
   ProgType,
   TestRunFlags,
   UpdateFlags,
+  XdpFlags,
 } from "@x/sys";
 import { BpfInsn, PseudoCall, PseudoLd } from "@x/reloc";
 import { BtfKind } from "../src/probes/btf-blob.js";
 
 const UAPI_BPF = "/usr/include/linux/bpf.h";
 const UAPI_BTF = "/usr/include/linux/btf.h";
+/** Where the rtnetlink constants of `Netlink` are declared. */
+const UAPI_NETLINK = ["netlink", "rtnetlink", "pkt_sched", "pkt_cls", "if_link"].map((h) => `/usr/include/linux/${h}.h`);
 
 /** Fields that are newer than the installed uapi header (6.1); they are checked against vmlinux.h only. */
 const NEWER_THAN_UAPI = new Set([
@@ -64,6 +69,7 @@ const STRUCTS: StructCheck[] = [
     bitfields: i.cStruct === "bpf_prog_info" ? PROG_INFO_BITFIELDS : [],
     checkSize: true,
   })),
+  ...NETLINK_LAYOUTS.map((n) => ({ id: n.layout.name, cType: `struct ${n.cStruct}`, prefix: "", layout: n.layout as Layout<unknown>, checkSize: true })),
   { id: "bpf_insn", cType: "struct bpf_insn", prefix: "", layout: BpfInsn as Layout<unknown>, skipFields: ["regs"], checkSize: true },
   { id: "btf_header", cType: "struct btf_header", prefix: "", layout: BtfHeaderLayout as Layout<unknown>, checkSize: true },
 ];
@@ -84,6 +90,9 @@ const CONSTS: [string, number, boolean][] = [
   // The instruction-level constants live in @x/reloc; PseudoCall.HELPER (0) has no C name.
   ...Object.entries(PseudoLd).map(([k, v]) => [`BPF_PSEUDO_${k}`, v, true] as [string, number, boolean]),
   ...Object.entries(PseudoCall).filter(([k]) => k !== "HELPER").map(([k, v]) => [`BPF_PSEUDO_${k}`, v, true] as [string, number, boolean]),
+  ...Object.entries(XdpFlags).map(([k, v]) => [k, v, true] as [string, number, boolean]),
+  // rtnetlink: enum members (RTM_*, TCA_*, IFLA_*) and #defines (the rest).
+  ...Object.entries(Netlink).map(([k, v]) => [k, v, !/^(RTM_|TCA_(KIND|OPTIONS|BPF_(FD|NAME|FLAGS|ID))$|IFLA_|NLMSGERR_ATTR_)/.test(k)] as [string, number, boolean]),
   ["BPF_OBJ_NAME_LEN", BPF_OBJ_NAME_LEN, true],
   ["BPF_TAG_SIZE", BPF_TAG_SIZE, true],
 ];
@@ -175,9 +184,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.runIf(haveGcc)("ABI tables vs C headers", () => {
   it("match the installed uapi headers (linux/bpf.h, linux/btf.h)", () => {
-    const header = readFileSync(UAPI_BPF, "utf8") + readFileSync(UAPI_BTF, "utf8");
+    const header = [UAPI_BPF, UAPI_BTF, ...UAPI_NETLINK].map((f) => readFileSync(f, "utf8")).join("\n");
     const declared = (name: string) => new RegExp(`^\\s*(#define\\s+)?${name}\\b\\s*(=|,|\\s|$)`, "m").test(header);
-    const src = program("#include <linux/bpf.h>\n#include <linux/btf.h>", (kind, name) =>
+    const src = program(["bpf", "btf", "rtnetlink", "pkt_sched", "pkt_cls", "if_link"].map((h) => `#include <linux/${h}.h>`).join("\n"), (kind, name) =>
       kind === "field" ? !NEWER_THAN_UAPI.has(name) : declared(name),
     );
     const { mismatches, fields, consts } = compare(run(dir, "uapi", src), true);

@@ -4,7 +4,7 @@
  * `DIR/maps/` (maps pinned by name stay under the pin root, where every version finds them).
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
-import { type AttachPoint, attachTypeName, type CarriedGlobal, type Link, openObject, openPinnedLink, replaceProgram } from "@x/loader";
+import { type AttachPoint, attachTypeName, type Attachment, type CarriedGlobal, openObject, openPinnedLink, replaceProgram } from "@x/loader";
 import { parseArgs, UsageError } from "../args.js";
 import type { Command } from "../command.js";
 import { table, toJson } from "../format.js";
@@ -17,8 +17,11 @@ function attachPoint(args: ReturnType<typeof parseArgs>): AttachPoint {
   const given = POINTS.filter((p) => (p === "tracing" ? args.flags.has(p) : args.values.has(p)));
   if (given.length !== 1) throw new UsageError(`give exactly one of --xdp IFACE, --tc IFACE:ingress|egress, --cgroup PATH, --netns PATH, --tracing${given.length ? ` (got ${given.map((g) => `--${g}`).join(", ")})` : ""}`);
   const netns = args.values.get("in-netns");
+  const via = args.values.get("via");
+  if (via !== undefined && via !== "link" && via !== "netlink") throw new UsageError(`--via ${via}: expected link or netlink`);
+  if (via && given[0] !== "xdp" && given[0] !== "tc") throw new UsageError("--via chooses how --xdp or --tc attach");
   if (netns && given[0] !== "xdp" && given[0] !== "tc") throw new UsageError("--in-netns names the namespace of --xdp or --tc's interface");
-  const iface = (name: string) => ({ interface: /^\d+$/.test(name) ? Number(name) : name, ...(netns ? { netns } : {}) });
+  const iface = (name: string) => ({ interface: /^\d+$/.test(name) ? Number(name) : name, ...(netns ? { netns } : {}), ...(via ? { via: via as "link" | "netlink" } : {}) });
   switch (given[0]) {
     case "xdp":
       return { xdp: iface(args.values.get("xdp")!) };
@@ -41,15 +44,15 @@ function unpinVersion(dir: string): void {
   for (const name of readdirSync(dir)) if (name !== "link") rmSync(`${dir}/${name}`, { recursive: true, force: true });
 }
 
-function linkJson(link: Link) {
+function linkJson(link: Attachment) {
   const info = link.info();
-  return { id: info.id, kind: link.kind, programId: info.progId, ifindex: info.ifindex ?? null, attachType: info.attachType === undefined ? null : attachTypeName(info.attachType).toLowerCase() };
+  return { id: info.id || null, kind: link.kind, via: link.via, programId: info.progId, ifindex: info.ifindex ?? null, attachType: info.attachType === undefined ? null : attachTypeName(info.attachType).toLowerCase() };
 }
 
 export const attach: Command = {
-  usage: "xbpf attach OBJ PROG (--xdp IFACE | --tc IFACE:ingress|egress | --cgroup PATH | --netns PATH | --tracing) [--in-netns NS] [--set NAME=VALUE]… --pin DIR [--pin-root DIR] [--json]",
+  usage: "xbpf attach OBJ PROG (--xdp IFACE | --tc IFACE:ingress|egress | --cgroup PATH | --netns PATH | --tracing) [--in-netns NS] [--via link|netlink] [--set NAME=VALUE]… --pin DIR [--pin-root DIR] [--json]",
   run(argv, out) {
-    const args = parseArgs(argv, { flags: ["json", "tracing"], values: ["xdp", "tc", "cgroup", "netns", "in-netns", "pin", "pin-root"], lists: ["set"] });
+    const args = parseArgs(argv, { flags: ["json", "tracing"], values: ["xdp", "tc", "cgroup", "netns", "in-netns", "via", "pin", "pin-root"], lists: ["set"] });
     const [path, program, ...rest] = args.positionals;
     if (!path || !program || rest.length) throw new UsageError("expected an object file and the name of the program to attach");
     const dir = args.values.get("pin");
@@ -71,10 +74,15 @@ export const attach: Command = {
     const maps = [...obj.maps.values()].map((m) => ({ name: m.name, id: m.info().id, pinned: m.pinPath ?? null }));
     const result = { object: spec.name, program: { name: program, id: prog.id, pinned: pinned.programs[program] }, link: { ...linkJson(link), pinned: `${dir}/link` }, maps };
     if (args.flags.has("json")) return out(toJson(result));
-    out(`attached ${program} (program ${prog.id}) with ${link.kind} link ${result.link.id}, pinned at ${dir}/link`);
+    out(`attached ${program} (program ${prog.id}) with ${describe(link, result.link.id)}, pinned at ${dir}/link`);
     out(table(["id", "map", "pinned"], maps.map((m) => [m.id, m.name, m.pinned])));
   },
 };
+
+/** `tcx link 114`, or `tc filter (netlink)`. */
+function describe(a: Attachment, id: number | null): string {
+  return a.via === "link" ? `${a.kind} link ${id}` : `${a.kind === "tc" ? "tc filter" : "XDP program"} (netlink)`;
+}
 
 function globalsTable(globals: readonly CarriedGlobal[]): string {
   return table(["global", "section", "outcome", "detail"], globals.map((g) => [g.name, g.section, g.outcome, g.from ? `${g.from} -> ${g.to}` : ""]));
@@ -95,7 +103,7 @@ export const replace: Command = {
     r.object.pin(dir);
     const result = { link: linkJson(link), previousProgramId: r.previousProgramId, programId: r.programId, globals: r.globals };
     if (args.flags.has("json")) return out(toJson(result));
-    out(`replaced program ${r.previousProgramId} with ${r.programId} (${program}) on ${link.kind} link ${result.link.id}`);
+    out(`replaced program ${r.previousProgramId} with ${r.programId} (${program}) on ${describe(link, result.link.id)}`);
     if (r.globals.length) out(globalsTable(r.globals));
   },
 };
@@ -111,6 +119,6 @@ export const detach: Command = {
     link.detach();
     rmSync(dir, { recursive: true, force: true });
     if (args.flags.has("json")) return out(toJson({ detached: info, removed: dir }));
-    out(`detached ${info.kind} link ${info.id} (program ${info.programId}); removed ${dir}`);
+    out(`detached ${describe(link, info.id)} (program ${info.programId}); removed ${dir}`);
   },
 };
