@@ -7,7 +7,7 @@ import { closeSync, constants, mkdirSync, openSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   AttachFlags, AttachType, BpfSyscallError, compareKernelVersions, enterNetns, hasFeature, interfaceIndex, kernelVersion, linkCreate, linkDetach, linkInfo,
-  LinkFd, type LinkInfo, LinkType, objGet, objPin, type ProgFd, progGetFdById, progInfo, ProgType, rawTracepointOpen, SyscallError, UnsupportedFeatureError, XdpFlags,
+  LinkFd, type LinkInfo, LinkType, objGet, objPin, ProgFd, progGetFdById, dupFd, progInfo, ProgType, rawTracepointOpen, SyscallError, UnsupportedFeatureError, XdpFlags,
   FEATURES, linkUpdate, MapFd,
 } from "@x/sys";
 import type { ErrorLocation } from "@x/elf";
@@ -191,7 +191,7 @@ export class Link implements Attachment {
       }
       throw attachError(e, `cannot update link ${this.safeId()}`);
     }
-    const next = progGetFdById(progInfo(fd).id);
+    const next = new ProgFd(dupFd(fd));
     this.#program?.close();
     this.#program = next;
   }
@@ -290,7 +290,7 @@ export function attachProgram(program: AttachableProgram, point: AttachPoint): A
   }
   const own = (fd: LinkFd, linkKind: LinkKind) => {
     try {
-      return new Link(fd, linkKind, progGetFdById(progInfo(program.fd).id));
+      return new Link(fd, linkKind, new ProgFd(dupFd(program.fd)));
     } catch (e) {
       fd.close();
       throw attachError(e, `program '${program.name}' attached, but its id could not be read`, where);

@@ -5,7 +5,7 @@
  * `xbpf_attachment` whose value describes the attachment, which {@link openPinnedAttachment} reads back.
  */
 import {
-  BpfSyscallError, enterNetns, type LinkInfo, mapCreate, type MapFd, mapInfo, mapLookup, mapUpdate, MapType, NetlinkError, objPin, type ProgFd, progGetFdById, progInfo,
+  BpfSyscallError, enterNetns, type LinkInfo, mapCreate, type MapFd, mapInfo, mapLookup, mapUpdate, MapType, NetlinkError, objPin, ProgFd, dupFd, progGetFdById, progInfo,
   tcClsactAdd, tcFilterAttach, tcFilterDetach, tcFilterProgramId, type TcFilterRef, xdpProgramId, xdpSet,
 } from "@x/sys";
 import { mkdirSync, rmSync } from "node:fs";
@@ -52,7 +52,7 @@ export class NetlinkAttachment implements Attachment {
 
   /** Attach `program` as a direct-action cls_bpf filter on a clsact qdisc (added when missing). */
   static tc(program: AttachableProgram, filter: TcFilterRef, netns: string | undefined): NetlinkAttachment {
-    const own = progGetFdById(progInfo(program.fd).id);
+    const own = new ProgFd(dupFd(program.fd));
     try {
       inNetns(netns, () => {
         tcClsactAdd(filter.ifindex);
@@ -68,7 +68,7 @@ export class NetlinkAttachment implements Attachment {
 
   /** Set `program` as the interface's XDP program, only where none is set. */
   static xdp(program: AttachableProgram, ifindex: number, flags: number, netns: string | undefined): NetlinkAttachment {
-    const own = progGetFdById(progInfo(program.fd).id);
+    const own = new ProgFd(dupFd(program.fd));
     try {
       inNetns(netns, () => {
         if (xdpProgramId(ifindex)) throw new AttachError("ATTACH_FAILED", `ifindex ${ifindex} has an XDP program already (id ${xdpProgramId(ifindex)})`);
@@ -119,7 +119,7 @@ export class NetlinkAttachment implements Attachment {
       if (e instanceof NetlinkError && e.errnoName === "EEXIST" && d.kind === "xdp") throw replaced(this.runningProgramId(), expected ? progInfo(expected).id : 0, this.kind);
       throw netlinkError(e, `cannot replace the ${this.kind} program`);
     }
-    const next = progGetFdById(progInfo(fd).id);
+    const next = new ProgFd(dupFd(fd));
     this.#program?.close();
     this.#program = next;
   }

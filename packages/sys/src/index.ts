@@ -20,7 +20,7 @@ export {
   type KallsymsErrorCode,
   type KconfigErrorCode,
 } from "./errors.js";
-export { BpfFd, MapFd, ProgFd, BtfFd, LinkFd, adoptFd, rawFd, fdStats, type FdKind, type FdLike, type FdStats } from "./fd.js";
+export { BpfFd, MapFd, ProgFd, BtfFd, LinkFd, adoptFd, dupFd, rawFd, fdStats, type FdKind, type FdLike, type FdStats } from "./fd.js";
 export {
   mapCreate,
   mapLookup,

@@ -29,6 +29,7 @@ interface Libc {
   ifNameToIndex: Fn;
   setsockopt: Fn;
   socket: Fn;
+  fcntl: Fn;
   send: Fn;
   recv: Fn;
 }
@@ -56,6 +57,8 @@ function load(): Libc {
     ifNameToIndex: lib.func("unsigned int if_nametoindex(const char *name)") as Fn,
     setsockopt: lib.func("int setsockopt(int fd, int level, int name, const uint8_t *value, uint32_t len)") as Fn,
     socket: lib.func("int socket(int domain, int type, int protocol)") as Fn,
+    // fcntl(2) is variadic; its third argument is an int for F_DUPFD_CLOEXEC, as in this prototype.
+    fcntl: lib.func("int fcntl(int fd, int cmd, int arg)") as Fn,
     send: lib.func("long send(int fd, void *buf, size_t len, int flags)") as Fn,
     recv: lib.func("long recv(int fd, void *buf, size_t len, int flags)") as Fn,
   };
@@ -96,6 +99,13 @@ export function sysMmapAt(address: bigint, length: number, prot: number, flags: 
   const ptr = l.mmapAt(address, length, prot, flags, fd, 0);
   if (ptr === null || l.koffi.address(ptr) === 0xffffffffffffffffn) return { ptr: null, errno: l.koffi.errno() };
   return { ptr, errno: 0 };
+}
+
+/** fcntl(F_DUPFD_CLOEXEC): a new descriptor of the same open file, or the errno. */
+export function sysDup(fd: number): { fd: number; errno: number } {
+  const l = load();
+  const r = l.fcntl(fd, 1030, 0) as number; // F_DUPFD_CLOEXEC
+  return r < 0 ? { fd: -1, errno: l.koffi.errno() } : { fd: r, errno: 0 };
 }
 
 /** setns(2); returns errno or 0. */
