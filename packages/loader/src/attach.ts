@@ -13,6 +13,7 @@ import {
 import type { ErrorLocation } from "@x/elf";
 import { AttachError } from "./errors.js";
 import { attachmentFromMap, isAttachmentMap, NetlinkAttachment } from "./netlink-attachment.js";
+import { attachProbe, type ProbeEvent } from "./perf-attachment.js";
 import type { KernelFd } from "./load/kernel.js";
 
 /** An interface by name or index, looked up in `netns` when given (a name from `ip netns`, or a path). */
@@ -51,7 +52,16 @@ export type AttachPoint =
    * Where the program was loaded for: fentry/fexit/fmod_ret, tp_btf, lsm and freplace targets, iterators,
    * or a raw tracepoint (`tracepoint`, default: the section's name after `raw_tp/`).
    */
-  | { readonly tracing: true | { readonly tracepoint?: string } };
+  | { readonly tracing: true | { readonly tracepoint?: string } }
+  /** A tracepoint (`CATEGORY/NAME`; `true`: the section's, `tracepoint/CATEGORY/NAME`), through a perf event. */
+  | { readonly tracepoint: true | string }
+  /**
+   * A kprobe on a kernel function (`true`: the section's, `kprobe/FUNC`, `kretprobe/FUNC`, `ksyscall/NAME`),
+   * a kretprobe with `retprobe`; through a perf event of the kprobe PMU.
+   */
+  | { readonly kprobe: true | { readonly function?: string; readonly offset?: number | bigint; readonly retprobe?: boolean } }
+  /** A uprobe at file offset `offset` of ELF file `path` (a uretprobe with `retprobe`), for one process or all. */
+  | { readonly uprobe: { readonly path: string; readonly offset: number | bigint; readonly retprobe?: boolean; readonly pid?: number } };
 
 /** What a link attaches to, by `enum bpf_link_type`; `tc` (and `xdp`) for a netlink attachment of a kernel without such links. */
 export type LinkKind = "tc" | "raw_tracepoint" | "tracing" | "cgroup" | "iter" | "netns" | "xdp" | "perf_event" | "kprobe_multi" | "struct_ops" | "netfilter" | "tcx" | "uprobe_multi" | "netkit" | "sockmap" | "unknown";
@@ -270,8 +280,37 @@ const POINT_TYPES = {
   tc: [ProgType.SCHED_CLS],
   cgroup: [ProgType.CGROUP_SKB, ProgType.CGROUP_SOCK, ProgType.CGROUP_SOCK_ADDR, ProgType.CGROUP_SOCKOPT, ProgType.CGROUP_SYSCTL, ProgType.CGROUP_DEVICE, ProgType.SOCK_OPS, ProgType.LSM],
   netns: [ProgType.SK_LOOKUP, ProgType.FLOW_DISSECTOR],
-  tracing: [ProgType.TRACING, ProgType.LSM, ProgType.EXT, ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE],
+  tracing: [ProgType.TRACING, ProgType.LSM, ProgType.EXT, ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE, ProgType.KPROBE, ProgType.TRACEPOINT],
+  tracepoint: [ProgType.TRACEPOINT],
+  kprobe: [ProgType.KPROBE],
+  uprobe: [ProgType.KPROBE],
 } as const;
+
+/** The kernel's syscall function for syscall `name` (libbpf `SEC("ksyscall/NAME")`): the arch wrapper where the kernel has one. */
+function syscallFunction(name: string): string {
+  const prefix = process.arch === "x64" ? "__x64_sys_" : process.arch === "arm64" ? "__arm64_sys_" : "sys_";
+  return `${prefix}${name}`;
+}
+
+/** The probe a tracepoint or kprobe program's section names (`tracepoint/CAT/NAME`, `kprobe/FUNC+OFF`…), for `tracing: true`. */
+function probeOfSection(kind: NonNullable<AttachableProgram["spec"]["kind"]>, program: string, where: ErrorLocation, point?: Record<string, unknown>): ProbeEvent {
+  const [prefix, ...rest] = kind.section.split("/");
+  if (kind.progType === ProgType.TRACEPOINT) {
+    const given = point?.tracepoint;
+    const [category, name] = typeof given === "string" ? given.split("/") : rest;
+    if (!category || !name) throw new AttachError("ATTACH_BAD_POINT", `tracepoint program '${program}' (section ${kind.section}) names no tracepoint: give tracepoint: "CATEGORY/NAME"`, where);
+    return { kind: "tracepoint", category, name };
+  }
+  const k = (point?.kprobe && point.kprobe !== true ? point.kprobe : {}) as { function?: string; offset?: number | bigint; retprobe?: boolean };
+  const target = rest.join("/");
+  const m = /^([^+]+)(?:\+(0x[0-9a-fA-F]+|\d+))?$/.exec(target);
+  const syscall = prefix === "ksyscall" || prefix === "kretsyscall";
+  const fn = k.function ?? (m ? (syscall ? syscallFunction(m[1]!) : m[1]) : undefined);
+  if (!fn || prefix?.startsWith("uprobe") || prefix?.startsWith("uretprobe") || prefix === "usdt") {
+    throw new AttachError("ATTACH_BAD_POINT", `kprobe program '${program}' (section ${kind.section}) names no kernel function${prefix?.startsWith("u") ? ": a uprobe program attaches with uprobe: { path, offset }" : ": give kprobe: { function }"}`, where);
+  }
+  return { kind: "kprobe", function: fn, offset: BigInt(k.offset ?? (m?.[2] ? BigInt(m[2]) : 0n)), retprobe: k.retprobe ?? (prefix === "kretprobe" || prefix === "kretsyscall") };
+}
 
 /**
  * Attach `program` at `point`. The returned {@link Link} owns the attachment: dispose it to end it, or
@@ -286,7 +325,7 @@ export function attachProgram(program: AttachableProgram, point: AttachPoint): A
   const types = POINT_TYPES[key] as readonly number[] | undefined;
   if (!types) throw new AttachError("ATTACH_BAD_POINT", `unknown attach point '${String(key)}' (expected one of ${Object.keys(POINT_TYPES).join(", ")})`, where);
   if (!types.includes(kind.progType)) {
-    throw new AttachError("ATTACH_BAD_POINT", `program '${program.name}' (section ${kind.section}) cannot be attached to ${key}: that takes ${key === "tracing" ? "tracing, lsm, freplace and raw tracepoint" : key} programs`, where);
+    throw new AttachError("ATTACH_BAD_POINT", `program '${program.name}' (section ${kind.section}) cannot be attached to ${key}: that takes ${key === "tracing" ? "tracing, lsm, freplace, raw tracepoint, kprobe and tracepoint" : key === "uprobe" ? "kprobe-type (uprobe)" : key} programs`, where);
   }
   const own = (fd: LinkFd, linkKind: LinkKind) => {
     try {
@@ -347,8 +386,17 @@ export function attachProgram(program: AttachableProgram, point: AttachPoint): A
       const attachType = kind.progType === ProgType.SK_LOOKUP ? AttachType.SK_LOOKUP : AttachType.FLOW_DISSECTOR;
       return own(withDirectory(n.path, "network namespace", where, (fd) => create(program, { target: fd, attachType }, `network namespace ${n.path}`, where, "5.8")), "netns");
     }
+    case "tracepoint":
+    case "kprobe":
+      return attachProbe(program, probeOfSection(kind, program.name, where, p), where);
+    case "uprobe": {
+      const u = p.uprobe as { path: string; offset: number | bigint; retprobe?: boolean; pid?: number };
+      const retprobe = u.retprobe ?? kind.section.startsWith("uretprobe");
+      return attachProbe(program, { kind: "uprobe", path: u.path, offset: BigInt(u.offset), retprobe, ...(u.pid === undefined ? {} : { pid: u.pid }) }, where);
+    }
     default: {
       const t = p.tracing as true | { tracepoint?: string };
+      if (kind.progType === ProgType.KPROBE || kind.progType === ProgType.TRACEPOINT) return attachProbe(program, probeOfSection(kind, program.name, where), where);
       if (kind.progType === ProgType.RAW_TRACEPOINT || kind.progType === ProgType.RAW_TRACEPOINT_WRITABLE) {
         const name = (t === true ? undefined : t.tracepoint) ?? kind.attachTarget ?? kind.section.split("/")[1];
         if (!name) throw new AttachError("ATTACH_BAD_POINT", `raw tracepoint program '${program.name}' (section ${kind.section}) names no tracepoint: give tracing.tracepoint`, where);

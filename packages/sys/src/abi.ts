@@ -10,3 +10,4 @@ export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
 export * from "./abi/attr.js";
 export * from "./abi/info.js";
 export * from "./abi/netlink.js";
+export * from "./abi/perf.js";

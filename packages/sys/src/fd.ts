@@ -9,7 +9,7 @@ import { FdClosedError, SyscallError } from "./errors.js";
 import { sysClose, sysDup } from "./native.js";
 
 /** What kind of kernel object an fd refers to. */
-export type FdKind = "map" | "prog" | "btf" | "link" | "unknown";
+export type FdKind = "map" | "prog" | "btf" | "link" | "perf_event" | "unknown";
 
 let live = 0;
 let collected = 0;

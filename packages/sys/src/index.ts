@@ -104,6 +104,7 @@ export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
 export * from "./abi/attr.js";
 export * from "./abi/info.js";
 export * from "./abi/netlink.js";
+export * from "./abi/perf.js";
 export {
   linkCreate, linkDetach, linkGetFdById, linkInfo, linkUpdate, progAttach, progDetach, rawTracepointOpen,
   type LinkCreateOptions, type LinkInfo, type ProgAttachOptions,
@@ -111,6 +112,9 @@ export {
 export {
   NetlinkError, tcClsactAdd, tcFilterAttach, tcFilterDetach, tcFilterProgramId, xdpProgramId, xdpSet, type TcDirection, type TcFilterRef,
 } from "./netlink.js";
+export {
+  openKprobeEvent, openTracepointEvent, openUprobeEvent, PerfEventError, PerfEventFd, perfEventSetBpf, probePmu, tracefsRoot, tracepointId, type PerfEventErrorCode,
+} from "./perf.js";
 export { attachSocketFilter, detachSocketFilter, enterNetns, interfaceIndex, netnsPath } from "./netns.js";
 export {
   probeProgType,

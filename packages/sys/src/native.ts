@@ -12,6 +12,8 @@ const require = createRequire(import.meta.url);
 
 /** `__NR_bpf` per architecture. */
 const SYS_BPF: Partial<Record<string, number>> = { x64: 321, arm64: 280 };
+/** `__NR_perf_event_open` per architecture. */
+const SYS_PERF_EVENT_OPEN: Partial<Record<string, number>> = { x64: 298, arm64: 241 };
 
 /** `_SC_PAGESIZE` on Linux. */
 const SC_PAGESIZE = 30;
@@ -30,6 +32,8 @@ interface Libc {
   setsockopt: Fn;
   socket: Fn;
   fcntl: Fn;
+  ioctl: Fn;
+  perfSyscall: Fn;
   send: Fn;
   recv: Fn;
 }
@@ -59,6 +63,9 @@ function load(): Libc {
     socket: lib.func("int socket(int domain, int type, int protocol)") as Fn,
     // fcntl(2) is variadic; its third argument is an int for F_DUPFD_CLOEXEC, as in this prototype.
     fcntl: lib.func("int fcntl(int fd, int cmd, int arg)") as Fn,
+    // ioctl(2) is variadic too; the perf event requests take an int (or nothing).
+    ioctl: lib.func("int ioctl(int fd, unsigned long request, long arg)") as Fn,
+    perfSyscall: lib.func("syscall", "long", ["long", "void *", "int", "int", "int", "unsigned long"]) as Fn,
     send: lib.func("long send(int fd, void *buf, size_t len, int flags)") as Fn,
     recv: lib.func("long recv(int fd, void *buf, size_t len, int flags)") as Fn,
   };
@@ -106,6 +113,21 @@ export function sysDup(fd: number): { fd: number; errno: number } {
   const l = load();
   const r = l.fcntl(fd, 1030, 0) as number; // F_DUPFD_CLOEXEC
   return r < 0 ? { fd: -1, errno: l.koffi.errno() } : { fd: r, errno: 0 };
+}
+
+/** perf_event_open(2): the fd, or -1 and the errno. */
+export function sysPerfEventOpen(attr: Uint8Array, pid: number, cpu: number, groupFd: number, flags: number): { fd: number; errno: number } {
+  const l = load();
+  const nr = SYS_PERF_EVENT_OPEN[process.arch];
+  if (nr === undefined) throw new Error(`@x/sys: no perf_event_open(2) syscall number for architecture ${process.arch}`);
+  const fd = Number(l.perfSyscall(nr, attr, pid, cpu, groupFd, flags));
+  return fd < 0 ? { fd: -1, errno: l.koffi.errno() } : { fd, errno: 0 };
+}
+
+/** ioctl(2) with an integer argument; returns errno or 0. */
+export function sysIoctl(fd: number, request: number, arg: number): number {
+  const l = load();
+  return (l.ioctl(fd, request, arg) as number) < 0 ? l.koffi.errno() : 0;
 }
 
 /** setns(2); returns errno or 0. */
