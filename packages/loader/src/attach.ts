@@ -14,6 +14,7 @@ import type { ErrorLocation } from "@x/elf";
 import { AttachError } from "./errors.js";
 import { attachmentFromMap, isAttachmentMap, NetlinkAttachment } from "./netlink-attachment.js";
 import { attachProbe, type ProbeEvent } from "./perf-attachment.js";
+import { CgroupAttachment, SocketFilterAttachment } from "./fd-attachments.js";
 import type { KernelFd } from "./load/kernel.js";
 
 /** An interface by name or index, looked up in `netns` when given (a name from `ip netns`, or a path). */
@@ -25,11 +26,13 @@ export interface InterfaceRef {
 }
 
 /**
- * How to attach to tc or XDP (default: a tcx or XDP link when the kernel has it, else netlink):
- * `link` only (`UnsupportedFeatureError` on kernels without), or `netlink` always (to share an
- * interface with tools that manage tc filters or XDP through netlink, as iproute2 does).
+ * How an attachment is made. tc and XDP (default: a tcx or XDP link when the kernel has it, else
+ * netlink): `link` only (`UnsupportedFeatureError` on kernels without), or `netlink` always (to share
+ * an interface with tools that manage tc filters or XDP through netlink, as iproute2 does). cgroups
+ * (default: a cgroup link from 5.7, else `BPF_PROG_ATTACH`): `link` or `prog_attach`. `prog_attach` is
+ * also what socket filters report.
  */
-export type AttachVia = "link" | "netlink";
+export type AttachVia = "link" | "netlink" | "prog_attach";
 
 /** A program in a tcx chain, by its fd (a `LoadedProgram`) or its kernel id. */
 export type ChainAnchor = KernelFd | { readonly id: number };
@@ -44,8 +47,13 @@ export type AttachPoint =
    * qdisc, at `handle` and `priority` (default 1 and 1).
    */
   | { readonly tc: InterfaceRef & { readonly direction: "ingress" | "egress"; readonly before?: ChainAnchor; readonly after?: ChainAnchor; readonly handle?: number; readonly priority?: number; readonly via?: AttachVia } }
-  /** A cgroup (v2 directory), for the attach type the program was loaded for (or `attachType`), through a cgroup link (5.7). */
-  | { readonly cgroup: { readonly path: string; readonly attachType?: number } }
+  /**
+   * A cgroup (v2 directory), for the attach type the program was loaded for (or `attachType`): through a
+   * cgroup link (5.7), else `BPF_PROG_ATTACH` with `BPF_F_ALLOW_MULTI` (updated with `BPF_F_REPLACE`).
+   */
+  | { readonly cgroup: { readonly path: string; readonly attachType?: number; readonly via?: "link" | "prog_attach" } }
+  /** A socket, by its fd (`SO_ATTACH_BPF`): socket filter programs. */
+  | { readonly socket: { readonly fd: number } }
   /** A network namespace (sk_lookup, flow dissector), through a netns link (5.8). */
   | { readonly netns: { readonly path: string } }
   /**
@@ -64,7 +72,7 @@ export type AttachPoint =
   | { readonly uprobe: { readonly path: string; readonly offset: number | bigint; readonly retprobe?: boolean; readonly pid?: number } };
 
 /** What a link attaches to, by `enum bpf_link_type`; `tc` (and `xdp`) for a netlink attachment of a kernel without such links. */
-export type LinkKind = "tc" | "raw_tracepoint" | "tracing" | "cgroup" | "iter" | "netns" | "xdp" | "perf_event" | "kprobe_multi" | "struct_ops" | "netfilter" | "tcx" | "uprobe_multi" | "netkit" | "sockmap" | "unknown";
+export type LinkKind = "tc" | "socket" | "raw_tracepoint" | "tracing" | "cgroup" | "iter" | "netns" | "xdp" | "perf_event" | "kprobe_multi" | "struct_ops" | "netfilter" | "tcx" | "uprobe_multi" | "netkit" | "sockmap" | "unknown";
 
 const KIND_BY_TYPE: Readonly<Record<number, LinkKind>> = Object.fromEntries(
   Object.entries(LinkType).filter(([k]) => k !== "UNSPEC").map(([k, v]) => [v, k.toLowerCase() as LinkKind]),
@@ -280,6 +288,7 @@ const POINT_TYPES = {
   tc: [ProgType.SCHED_CLS],
   cgroup: [ProgType.CGROUP_SKB, ProgType.CGROUP_SOCK, ProgType.CGROUP_SOCK_ADDR, ProgType.CGROUP_SOCKOPT, ProgType.CGROUP_SYSCTL, ProgType.CGROUP_DEVICE, ProgType.SOCK_OPS, ProgType.LSM],
   netns: [ProgType.SK_LOOKUP, ProgType.FLOW_DISSECTOR],
+  socket: [ProgType.SOCKET_FILTER],
   tracing: [ProgType.TRACING, ProgType.LSM, ProgType.EXT, ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE, ProgType.KPROBE, ProgType.TRACEPOINT],
   tracepoint: [ProgType.TRACEPOINT],
   kprobe: [ProgType.KPROBE],
@@ -376,10 +385,15 @@ export function attachProgram(program: AttachableProgram, point: AttachPoint): A
       return own(onInterface(t, where, (ifindex) => create(program, { target: ifindex, attachType, flags, ...(relative === undefined ? {} : { relative }) }, `tc ${t.direction} of ${describe(t)}`, where)), "tcx");
     }
     case "cgroup": {
-      const c = p.cgroup as { path: string; attachType?: number };
+      const c = p.cgroup as { path: string; attachType?: number; via?: "link" | "prog_attach" };
       const attachType = c.attachType ?? kind.attachType;
       if (attachType === undefined) throw new AttachError("ATTACH_BAD_POINT", `program '${program.name}' (section ${kind.section}) has no cgroup attach type: give attachType`, where);
+      if (c.via === "prog_attach" || (c.via !== "link" && !hasFeature("bpf_link"))) return CgroupAttachment.attach(program, c.path, attachType, where);
       return own(withDirectory(c.path, "cgroup", where, (fd) => create(program, { target: fd, attachType }, `cgroup ${c.path}`, where, "5.7", "bpf_link")), "cgroup");
+    }
+    case "socket": {
+      const k = p.socket as { fd: number };
+      return SocketFilterAttachment.attach(program, k.fd, where);
     }
     case "netns": {
       const n = p.netns as { path: string };

@@ -19,6 +19,7 @@ export { LoadedObject, LoadedMap, LoadedProgram, type DataAccess } from "./loade
 export { AttachError, type AttachErrorCode, LoadError, type LoadErrorCode } from "./errors.js";
 export { NetlinkAttachment } from "./netlink-attachment.js";
 export { PerfEventAttachment } from "./perf-attachment.js";
+export { CgroupAttachment, SocketFilterAttachment } from "./fd-attachments.js";
 export { attachProgram, Link, linkKind, openPinnedLink, type AttachableProgram, type Attachment, type AttachVia, type AttachPoint, type ChainAnchor, type InterfaceRef, type LinkKind } from "./attach.js";
 export { openPinnedMap } from "./pinned.js";
 export { replaceProgram, type CarriedGlobal, type Replacement, type ReplaceOptions } from "./replace.js";

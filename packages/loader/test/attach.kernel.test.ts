@@ -6,7 +6,8 @@
  * replaced 100 times while packets flow, and every packet must be counted exactly once.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { createSocket } from "node:dgram";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AttachError, openObject, openPinnedLink, replaceProgram } from "@x/loader";
 import { AttachType, LinkType, linkInfo, progInfo } from "@x/sys";
@@ -43,6 +44,44 @@ function testCgroup(): { path: string; remove: () => void } {
   const path = `${root}/xbpf-attach-${process.pid}`;
   mkdirSync(path, { recursive: true });
   return { path, remove: () => { rmdirSync(path); unmount?.(); } };
+}
+
+/** Run `fn` with this process in cgroup `path` (its sockets are made there), then move it back. */
+async function inCgroup<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const v2 = readFileSync("/proc/self/cgroup", "utf8").split("\n").find((l) => l.startsWith("0::"))!.slice(3);
+  const root = path.slice(0, path.lastIndexOf("/"));
+  writeFileSync(`${path}/cgroup.procs`, String(process.pid));
+  try {
+    return await fn();
+  } finally {
+    writeFileSync(`${root}${v2 === "/" ? "" : v2}/cgroup.procs`, String(process.pid));
+  }
+}
+
+/** A UDP socket on 127.0.0.1:`port`; `expect(n, send?)` sends `send` (default n) datagrams to it and waits until n arrive (and no more). */
+async function udpReceiver(port: number) {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve, reject) => socket.once("error", reject).bind(port, "127.0.0.1", () => resolve()));
+  const sender = createSocket("udp4");
+  let received = 0;
+  socket.on("message", () => received++);
+  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === "state symbol")!;
+  const fd = (socket as unknown as Record<symbol, { handle: { fd: number } }>)[state]!.handle.fd;
+  return {
+    fd,
+    async expect(n: number, send = n) {
+      const before = received;
+      for (let i = 0; i < send; i++) await new Promise<void>((r, j) => sender.send(Buffer.alloc(8), port, "127.0.0.1", (e) => (e ? j(e) : r())));
+      const until = Date.now() + 2000;
+      while (received - before < n && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(received - before).toBe(n);
+    },
+    close() {
+      socket.close();
+      sender.close();
+    },
+  };
 }
 
 const counterObject = () => {
@@ -163,6 +202,75 @@ describe.runIf(haveKernel && haveBpffs())("attach and replace", () => {
     } finally {
       pins.remove();
       pair.remove();
+    }
+  });
+
+  for (const via of ["link", "prog_attach"] as const) {
+    it(`cgroup via ${via}: counts what this process's sockets receive, is replaced in place, refuses a stale expectation`, async () => {
+      const cg = testCgroup();
+      const pins = bpffsDir("xbpf-attach");
+      const port = 40000 + (process.pid % 20000);
+      try {
+        const spec = counterObject();
+        spec.set("port", port);
+        using v1 = spec.load({ programs: ["count_cgroup"], pinRoot: pins.dir });
+        spec.set("version", 2);
+        using v2 = spec.load({ programs: ["count_cgroup"], pinRoot: pins.dir, reuseMaps: { ".bss": v1.map(".bss").fd } });
+        using a = v1.program("count_cgroup").attach({ cgroup: { path: cg.path, via } });
+        expect(a.via).toBe(via);
+        if (via === "link") expect(a.info().attachType).toBe(AttachType.CGROUP_INET_INGRESS);
+        // A socket made while this process is in the cgroup belongs to it.
+        const receiver = await inCgroup(cg.path, () => udpReceiver(port));
+        try {
+          await receiver.expect(3);
+          expect(Number(v1.variable("seen").get())).toBe(3);
+          a.update(v2.program("count_cgroup"));
+          expect(a.runningProgramId()).toBe(v2.program("count_cgroup").info().id);
+          await receiver.expect(2);
+          expect(Number(v1.variable("seen").get())).toBe(5);
+          expect(Number(v1.variable("last_version").get())).toBe(2);
+          // v1 is not attached any more: an update expecting it changes nothing.
+          let error: unknown;
+          try {
+            a.update(v1.program("count_cgroup"), { expected: v1.program("count_cgroup").fd });
+          } catch (e) {
+            error = e;
+          }
+          expect((error as AttachError).code).toBe("ATTACH_REPLACED");
+          a.detach();
+          await receiver.expect(1);
+          expect(Number(v1.variable("seen").get())).toBe(5);
+        } finally {
+          receiver.close();
+        }
+      } finally {
+        pins.remove();
+        cg.remove();
+      }
+    });
+  }
+
+  it("socket filter: SO_ATTACH_BPF counts and keeps packets, the replacement drops them, detach lets them through", async () => {
+    const port = 40000 + ((process.pid + 7) % 20000);
+    const pins = bpffsDir("xbpf-attach");
+    const receiver = await udpReceiver(port);
+    try {
+      const spec = counterObject();
+      using keep = spec.load({ programs: ["count_socket"], pinRoot: pins.dir });
+      spec.set("socket_keep", 0);
+      using drop = spec.load({ programs: ["count_socket"], pinRoot: pins.dir, reuseMaps: { ".bss": keep.map(".bss").fd } });
+      using a = keep.program("count_socket").attach({ socket: { fd: receiver.fd } });
+      expect(a.kind).toBe("socket");
+      await receiver.expect(2);
+      a.update(drop.program("count_socket"));
+      await receiver.expect(0, 2);
+      expect(Number(keep.variable("seen").get())).toBe(4);
+      a.detach();
+      await receiver.expect(1);
+      expect(Number(keep.variable("seen").get())).toBe(4);
+    } finally {
+      receiver.close();
+      pins.remove();
     }
   });
 
