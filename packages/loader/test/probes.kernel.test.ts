@@ -1,7 +1,8 @@
 /**
  * Probe attachments through perf events, on getppid(2) called by this process: a tracepoint, a kprobe
  * and a kretprobe on the syscall function (the kprobe PMU: the VM kernels have it, this host's kernel
- * has no kprobes and those cells are unsupported), and a uprobe on libc's getppid at the file offset
+ * has no kprobes and those cells are unsupported), an fentry on it (a tracing link; this host refuses
+ * tracing programs by policy), and a uprobe on libc's getppid at the file offset
  * found from its address in this process and /proc/self/maps. Perf links (5.15) pin; before, the
  * attachment is the event's fd (PERF_EVENT_IOC_SET_BPF) and cannot be pinned.
  */
@@ -11,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { AttachError, openObject } from "@x/loader";
 import { hasFeature, LinkType } from "@x/sys";
 import { KernelConfigError } from "../../sys/test/modules.js";
+import { requireProgTypeForTest } from "../../sys/test/refused.js";
 import { koffi } from "../../sys/src/native.js";
 import { bpffsDir, fixture, haveBpffs, haveKernel } from "./kernel.js";
 
@@ -82,6 +84,16 @@ describe.runIf(haveKernel)("probe attachments (perf events)", () => {
     expect(hits(obj, "kretprobe_hits")).toBe(3);
     void k;
     void r;
+  });
+
+  it("fentry on the syscall function, through BPF_RAW_TRACEPOINT_OPEN (tracing: true)", () => {
+    requireProgTypeForTest("TRACING");
+    using obj = load(["on_fentry"]);
+    using a = obj.program("on_fentry").attach({ tracing: true });
+    expect(a.kind).toBe("tracing");
+    expect(a.info().type).toBe(LinkType.TRACING);
+    for (let i = 0; i < 3; i++) libc().getppid();
+    expect(hits(obj, "fentry_hits")).toBe(3);
   });
 
   it("uprobe on libc's getppid, this process only", () => {
