@@ -32,6 +32,8 @@ export type ElfErrorCode =
   | "ELF_SECTION_NOT_FOUND"
   /** A section replacement passed to the writer is refused (wrong length, NOBITS, ambiguous). */
   | "ELF_BAD_REPLACEMENT"
+  /** A function looked up in an executable or shared object (for a uprobe) is not there, or is ambiguous. */
+  | "ELF_NO_SUCH_FUNCTION"
   /** A last-resort bounds check fired (an inconsistency the specific checks did not name). */
   | "ELF_MALFORMED";
 

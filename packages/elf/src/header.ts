@@ -41,8 +41,11 @@ function checkIdent(bytes: Uint8Array): boolean {
   return data === ElfConst.ELFDATA2LSB;
 }
 
-/** Decode and validate the file header: magic, class, byte order, ET_REL, machine and record sizes. */
-export function readHeader(bytes: Uint8Array): RawHeader {
+/**
+ * Decode and validate the file header: magic, class, byte order, ET_REL, machine and record sizes.
+ * With `executable`, an executable or shared object of any machine instead (for its symbols only).
+ */
+export function readHeader(bytes: Uint8Array, options: { readonly executable?: boolean } = {}): RawHeader {
   if (bytes.byteLength === 0) {
     throw new ElfError("ELF_TRUNCATED", `empty input: expected a ${Elf64_Ehdr.size}-byte Elf64_Ehdr`, { offset: 0 });
   }
@@ -50,7 +53,12 @@ export function readHeader(bytes: Uint8Array): RawHeader {
   const ehdr = readRecord(Elf64_Ehdr, bytes, 0, littleEndian, { what: "file header", base: 0 });
   const at = (field: keyof typeof ehdr & string) => Elf64_Ehdr.field(field).offset;
 
-  if (ehdr.e_type !== ElfConst.ET_REL) {
+  if (options.executable) {
+    if (ehdr.e_type !== 2 && ehdr.e_type !== 3) {
+      const name = FILE_TYPES[ehdr.e_type] ?? "unknown type";
+      throw new ElfError("ELF_BAD_HEADER", `e_type: expected 2 (ET_EXEC) or 3 (ET_DYN), an executable or a shared object, found ${ehdr.e_type} (${name})`, { offset: at("e_type") });
+    }
+  } else if (ehdr.e_type !== ElfConst.ET_REL) {
     const name = FILE_TYPES[ehdr.e_type] ?? "unknown type";
     throw new ElfError(
       "ELF_NOT_RELOCATABLE",
@@ -58,7 +66,7 @@ export function readHeader(bytes: Uint8Array): RawHeader {
       { offset: at("e_type") },
     );
   }
-  if (ehdr.e_machine !== Machine.BPF && ehdr.e_machine !== Machine.NONE) {
+  if (!options.executable && ehdr.e_machine !== Machine.BPF && ehdr.e_machine !== Machine.NONE) {
     throw new ElfError(
       "ELF_WRONG_MACHINE",
       `e_machine: expected 247 (EM_BPF) or 0 (EM_NONE), found ${ehdr.e_machine} (${machineName(ehdr.e_machine)}); compile with clang -target bpf`,

@@ -4,5 +4,6 @@ export { XError, isXError, ERROR_LOCATION_KEYS, type ErrorLocation, type XErrorJ
 export { ElfError, type ElfErrorCode } from "./errors.js";
 export { ElfFile, type ElfHeader } from "./file.js";
 export { machineName } from "./machine.js";
+export { functionFileOffset, functionSymbols, type FunctionSymbol } from "./functions.js";
 export { replaceSectionData, type WritableFile } from "./writer.js";
 export { Elf64_Ehdr, Elf64_Shdr, Elf64_Sym, Elf64_Rel, Elf64_Rela, Elf64_Word, ElfConst, type LayoutRecord } from "./records.js";

@@ -3,14 +3,14 @@
  * `LoadedProgram.attach`) through the newest mechanism the kernel has, and updated in place with
  * `BPF_LINK_UPDATE` + `BPF_F_REPLACE` so a concurrent replacement fails instead of being lost.
  */
-import { closeSync, constants, mkdirSync, openSync, rmSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import {
   AttachFlags, AttachType, BpfSyscallError, compareKernelVersions, enterNetns, hasFeature, interfaceIndex, kernelVersion, linkCreate, linkDetach, linkInfo,
   LinkFd, type LinkInfo, LinkType, objGet, objPin, ProgFd, progGetFdById, dupFd, progInfo, ProgType, rawTracepointOpen, SyscallError, UnsupportedFeatureError, XdpFlags,
   FEATURES, linkUpdate, MapFd,
 } from "@x/sys";
-import type { ErrorLocation } from "@x/elf";
+import { type ErrorLocation, functionFileOffset } from "@x/elf";
 import { AttachError } from "./errors.js";
 import { attachmentFromMap, isAttachmentMap, NetlinkAttachment } from "./netlink-attachment.js";
 import { attachProbe, type ProbeEvent } from "./perf-attachment.js";
@@ -68,8 +68,12 @@ export type AttachPoint =
    * a kretprobe with `retprobe`; through a perf event of the kprobe PMU.
    */
   | { readonly kprobe: true | { readonly function?: string; readonly offset?: number | bigint; readonly retprobe?: boolean } }
-  /** A uprobe at file offset `offset` of ELF file `path` (a uretprobe with `retprobe`), for one process or all. */
-  | { readonly uprobe: { readonly path: string; readonly offset: number | bigint; readonly retprobe?: boolean; readonly pid?: number } };
+  /**
+   * A uprobe on `function` (+ `offset`) of ELF executable or library `path`, or at file offset `offset`
+   * (a uretprobe with `retprobe`), for process `pid` or all; `true`: the section's, `uprobe/PATH:FUNC[+OFF]`.
+   * A `path` without a `/` is a library, looked for where the dynamic linker looks by default.
+   */
+  | { readonly uprobe: true | { readonly path?: string; readonly function?: string; readonly offset?: number | bigint; readonly retprobe?: boolean; readonly pid?: number } };
 
 /** What a link attaches to, by `enum bpf_link_type`; `tc` (and `xdp`) for a netlink attachment of a kernel without such links. */
 export type LinkKind = "tc" | "socket" | "raw_tracepoint" | "tracing" | "cgroup" | "iter" | "netns" | "xdp" | "perf_event" | "kprobe_multi" | "struct_ops" | "netfilter" | "tcx" | "uprobe_multi" | "netkit" | "sockmap" | "unknown";
@@ -301,6 +305,40 @@ function syscallFunction(name: string): string {
   return `${prefix}${name}`;
 }
 
+type UprobeOptions = { path?: string; function?: string; offset?: number | bigint; retprobe?: boolean; pid?: number };
+
+/** Where the dynamic linker looks for a library named without a path (its default directories). */
+const LIBRARY_DIRS = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"];
+
+/** The uprobe of a point and the program's section (`uprobe/PATH:FUNC[+OFF]`, `uretprobe/…`): the file and the offset in it. */
+function uprobeOf(kind: NonNullable<AttachableProgram["spec"]["kind"]>, program: string, point: true | UprobeOptions, where: ErrorLocation): ProbeEvent {
+  const u: UprobeOptions = point === true ? {} : point;
+  const m = /^u(?:ret)?probe(?:\.s)?\/(.+?):([^:+]+)(?:\+(0x[0-9a-fA-F]+|\d+))?$/.exec(kind.section);
+  const path = u.path ?? m?.[1];
+  const fn = u.function ?? (u.offset === undefined ? m?.[2] : undefined);
+  if (!path || (fn === undefined && u.offset === undefined)) {
+    throw new AttachError("ATTACH_BAD_POINT", `uprobe program '${program}' (section ${kind.section}) names no file and function: give uprobe: { path, function } or { path, offset }`, where);
+  }
+  const file = path.includes("/") ? path : LIBRARY_DIRS.map((d) => `${d}/${path}`).find((f) => existsSync(f));
+  if (!file) throw new AttachError("ATTACH_BAD_POINT", `no library ${path} in ${LIBRARY_DIRS.join(", ")}: give its path`, where);
+  let offset = BigInt(u.offset ?? (m?.[3] ? BigInt(m[3]) : 0n));
+  if (fn !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(file));
+    } catch (e) {
+      throw new AttachError("ATTACH_BAD_POINT", `cannot read ${file} for uprobe '${fn}': ${(e as Error).message}`, where, { cause: e });
+    }
+    try {
+      offset += functionFileOffset(bytes, fn, file);
+    } catch (e) {
+      throw new AttachError("ATTACH_BAD_POINT", (e as Error).message, where, { cause: e });
+    }
+  }
+  const retprobe = u.retprobe ?? kind.section.startsWith("uretprobe");
+  return { kind: "uprobe", path: file, offset, retprobe, ...(u.pid === undefined ? {} : { pid: u.pid }) };
+}
+
 /** The probe a tracepoint or kprobe program's section names (`tracepoint/CAT/NAME`, `kprobe/FUNC+OFF`…), for `tracing: true`. */
 function probeOfSection(kind: NonNullable<AttachableProgram["spec"]["kind"]>, program: string, where: ErrorLocation, point?: Record<string, unknown>): ProbeEvent {
   const [prefix, ...rest] = kind.section.split("/");
@@ -403,13 +441,11 @@ export function attachProgram(program: AttachableProgram, point: AttachPoint): A
     case "tracepoint":
     case "kprobe":
       return attachProbe(program, probeOfSection(kind, program.name, where, p), where);
-    case "uprobe": {
-      const u = p.uprobe as { path: string; offset: number | bigint; retprobe?: boolean; pid?: number };
-      const retprobe = u.retprobe ?? kind.section.startsWith("uretprobe");
-      return attachProbe(program, { kind: "uprobe", path: u.path, offset: BigInt(u.offset), retprobe, ...(u.pid === undefined ? {} : { pid: u.pid }) }, where);
-    }
+    case "uprobe":
+      return attachProbe(program, uprobeOf(kind, program.name, p.uprobe as true | UprobeOptions, where), where);
     default: {
       const t = p.tracing as true | { tracepoint?: string };
+      if (kind.progType === ProgType.KPROBE && /^u(ret)?probe/.test(kind.section)) return attachProbe(program, uprobeOf(kind, program.name, true, where), where);
       if (kind.progType === ProgType.KPROBE || kind.progType === ProgType.TRACEPOINT) return attachProbe(program, probeOfSection(kind, program.name, where), where);
       if (kind.progType === ProgType.RAW_TRACEPOINT || kind.progType === ProgType.RAW_TRACEPOINT_WRITABLE) {
         const name = (t === true ? undefined : t.tracepoint) ?? kind.attachTarget ?? kind.section.split("/")[1];

@@ -110,6 +110,17 @@ describe.runIf(haveKernel)("probe attachments (perf events)", () => {
     void a;
   });
 
+  it("uprobe by function name (libc.so.6, found by ELF symbol), and a uretprobe from its section (uretprobe/libc.so.6:getppid)", () => {
+    using obj = load(["on_uprobe", "on_uretprobe"]);
+    using a = obj.program("on_uprobe").attach({ uprobe: { path: "libc.so.6", function: "getppid", pid: process.pid } });
+    using r = obj.program("on_uretprobe").attach({ tracing: true });
+    for (let i = 0; i < 2; i++) libc().getppid();
+    expect(hits(obj, "uprobe_hits")).toBe(2);
+    expect(hits(obj, "uretprobe_hits")).toBe(2);
+    void a;
+    void r;
+  });
+
   it.runIf(haveBpffs())("a perf link pins (5.15), an ioctl attachment cannot; neither swaps its program", () => {
     needTracefs();
     const pins = bpffsDir("xbpf-probes");
@@ -140,6 +151,6 @@ describe.runIf(haveKernel)("probe attachments (perf events)", () => {
     expect(e1.message).toMatch(/no tracepoint syscalls\/no_such_tracepoint/);
     const e2 = err(() => obj.program("on_uprobe").attach({ tracing: true }));
     expect(e2.code).toBe("ATTACH_BAD_POINT");
-    expect(e2.message).toMatch(/uprobe: \{ path, offset \}/);
+    expect(e2.message).toMatch(/uprobe: \{ path, function \}/);
   });
 });
