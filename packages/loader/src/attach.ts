@@ -1,21 +1,24 @@
 /**
- * Attaching loaded programs: a {@link Link} per attachment, created by {@link attachProgram} (or
- * `LoadedProgram.attach`) through the newest mechanism the kernel has, and updated in place with
- * `BPF_LINK_UPDATE` + `BPF_F_REPLACE` so a concurrent replacement fails instead of being lost.
+ * Attaching loaded programs: {@link attachProgram} (or `LoadedProgram.attach`) resolves an attach point
+ * and makes the attachment through the newest mechanism the kernel has: a bpf {@link Link} where there
+ * is one, netlink, `BPF_PROG_ATTACH`, a socket option or a perf event ioctl before. Every kind is an
+ * {@link Attachment}: pinned, updated atomically while the expected program runs, detached.
  */
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, constants, openSync } from "node:fs";
 import {
-  AttachFlags, AttachType, BpfSyscallError, compareKernelVersions, enterNetns, hasFeature, interfaceIndex, kernelVersion, linkCreate, linkDetach, linkInfo,
-  LinkFd, type LinkInfo, LinkType, objGet, objPin, ProgFd, progGetFdById, dupFd, progInfo, ProgType, rawTracepointOpen, SyscallError, UnsupportedFeatureError, XdpFlags,
-  FEATURES, linkUpdate, MapFd,
+  AttachFlags, AttachType, BpfSyscallError, compareKernelVersions, dupFd, enterNetns, FEATURES, hasFeature, interfaceIndex, kernelVersion, linkCreate, type LinkFd,
+  type LinkInfo, ProgFd, ProgType, rawTracepointOpen, SyscallError, UnsupportedFeatureError, XdpFlags,
 } from "@x/sys";
-import { type ErrorLocation, functionFileOffset } from "@x/elf";
+import type { ErrorLocation } from "@x/elf";
 import { AttachError } from "./errors.js";
-import { attachmentFromMap, isAttachmentMap, NetlinkAttachment } from "./netlink-attachment.js";
-import { attachProbe, type ProbeEvent } from "./perf-attachment.js";
 import { CgroupAttachment, SocketFilterAttachment } from "./fd-attachments.js";
+import { attachError, Link, type LinkKind } from "./link.js";
+import { NetlinkAttachment } from "./netlink-attachment.js";
+import { attachProbe } from "./perf-attachment.js";
+import { probeOfSection, uprobeOf, type UprobeOptions } from "./probe-points.js";
 import type { KernelFd } from "./load/kernel.js";
+
+export { Link, linkKind, openPinnedLink, type LinkKind } from "./link.js";
 
 /** An interface by name or index, looked up in `netns` when given (a name from `ip netns`, or a path). */
 export interface InterfaceRef {
@@ -75,18 +78,6 @@ export type AttachPoint =
    */
   | { readonly uprobe: true | { readonly path?: string; readonly function?: string; readonly offset?: number | bigint; readonly retprobe?: boolean; readonly pid?: number } };
 
-/** What a link attaches to, by `enum bpf_link_type`; `tc` (and `xdp`) for a netlink attachment of a kernel without such links. */
-export type LinkKind = "tc" | "socket" | "raw_tracepoint" | "tracing" | "cgroup" | "iter" | "netns" | "xdp" | "perf_event" | "kprobe_multi" | "struct_ops" | "netfilter" | "tcx" | "uprobe_multi" | "netkit" | "sockmap" | "unknown";
-
-const KIND_BY_TYPE: Readonly<Record<number, LinkKind>> = Object.fromEntries(
-  Object.entries(LinkType).filter(([k]) => k !== "UNSPEC").map(([k, v]) => [v, k.toLowerCase() as LinkKind]),
-);
-
-/** The kind of a link of `enum bpf_link_type` `type`. */
-export function linkKind(type: number): LinkKind {
-  return KIND_BY_TYPE[type] ?? "unknown";
-}
-
 /** A program that {@link attachProgram} can attach (a `LoadedProgram`, or any program fd with its type). */
 export interface AttachableProgram {
   readonly fd: KernelFd;
@@ -124,168 +115,6 @@ export interface Attachment extends Disposable {
   close(): void;
 }
 
-/**
- * An attachment through a bpf_link. Disposing the handle closes its fds: the attachment ends then,
- * unless the link is pinned ({@link Link.pin}), and then it lasts until {@link Link.detach} or the pin
- * is removed. The handle keeps an fd of the program it attached, so {@link Link.update} can insist that
- * it is still the one running.
- */
-export class Link implements Attachment {
-  readonly #fd: LinkFd;
-  #program: ProgFd | undefined;
-  /** Where the link is pinned, if it is. */
-  pinPath: string | undefined;
-  /** What it attaches to. */
-  readonly kind: LinkKind;
-  readonly via = "link";
-
-  /** @internal Takes ownership of both fds. */
-  constructor(fd: LinkFd, kind: LinkKind, program: ProgFd | undefined, pinPath?: string) {
-    this.#fd = fd;
-    this.kind = kind;
-    this.#program = program;
-    this.pinPath = pinPath;
-  }
-
-  /** The link's fd. */
-  get fd(): number {
-    return this.#fd.fd;
-  }
-
-  /** Kernel info: id, type, program id, and what it is attached to. */
-  info(): LinkInfo {
-    return linkInfo(this.#fd);
-  }
-
-  /** The link's kernel id. */
-  get id(): number {
-    return this.info().id;
-  }
-
-  /** The id of the program the link runs now. */
-  runningProgramId(): number {
-    return this.info().progId;
-  }
-
-  /** The id of the program this handle attached (or found attached, for an opened pin), which {@link update} expects to replace. */
-  get programId(): number | undefined {
-    return this.#program ? progInfo(this.#program).id : undefined;
-  }
-
-  /** Pin the link at `path` on a bpffs: the attachment then outlives this process. */
-  pin(path: string): void {
-    mkdirSync(dirname(path), { recursive: true });
-    try {
-      objPin(this.#fd, path);
-    } catch (e) {
-      throw attachError(e, `cannot pin link at ${path}`);
-    }
-    this.pinPath = path;
-  }
-
-  /** Remove the pin (the attachment lasts as long as this handle, then). */
-  unpin(): void {
-    if (this.pinPath) rmSync(this.pinPath, { force: true });
-    this.pinPath = undefined;
-  }
-
-  /**
-   * Atomically make the link run `program` instead (`BPF_LINK_UPDATE`): every event is seen by the old
-   * program or the new one, never both or neither. With `BPF_F_REPLACE` the kernel does it only while
-   * the program this handle attached is still the one running (or `expected`, when given); otherwise
-   * nothing changes and {@link AttachError} `ATTACH_REPLACED` says who runs instead.
-   */
-  update(program: AttachableProgram | KernelFd, options: { readonly expected?: KernelFd } = {}): void {
-    const fd = "spec" in program ? program.fd : program;
-    const expected = options.expected ?? this.#program;
-    try {
-      linkUpdate(this.#fd, fd, expected);
-    } catch (e) {
-      if (e instanceof BpfSyscallError && e.errnoName === "EPERM" && expected) {
-        const running = this.info().progId;
-        const wanted = progInfo(expected).id;
-        if (running !== wanted) {
-          throw new AttachError("ATTACH_REPLACED", `link ${this.id} runs program ${running}, not program ${wanted} this handle expected: it was replaced meanwhile, and is left as it is`, { command: e.command, errnoName: e.errnoName }, { cause: e });
-        }
-      }
-      if (e instanceof BpfSyscallError && (e.errnoName === "EOPNOTSUPP" || e.errnoName === "ENOTSUPP")) {
-        throw new AttachError("ATTACH_FAILED", `${this.kind} links cannot run another program (BPF_LINK_UPDATE: ${e.errnoName}); attach the new program and close this link instead`, { command: e.command, errnoName: e.errnoName }, { cause: e });
-      }
-      throw attachError(e, `cannot update link ${this.safeId()}`);
-    }
-    const next = new ProgFd(dupFd(fd));
-    this.#program?.close();
-    this.#program = next;
-  }
-
-  /**
-   * End the attachment now (`BPF_LINK_DETACH`, 5.9; for link types that cannot detach, or older
-   * kernels, by removing the pin and closing), remove the pin, and close the handle.
-   */
-  detach(): void {
-    try {
-      linkDetach(this.#fd);
-    } catch (e) {
-      const tolerated = e instanceof BpfSyscallError && ["EOPNOTSUPP", "ENOTSUPP", "EINVAL"].includes(e.errnoName);
-      if (!tolerated) throw attachError(e, `cannot detach link ${this.safeId()}`);
-    }
-    this.unpin();
-    this.close();
-  }
-
-  /** Close the handle's fds (the attachment ends unless pinned). Idempotent. */
-  close(): void {
-    this.#program?.close();
-    this.#program = undefined;
-    this.#fd.close();
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  private safeId(): string {
-    try {
-      return String(this.id);
-    } catch {
-      return `fd ${this.#fd}`;
-    }
-  }
-}
-
-/**
- * Open the attachment pinned at `path`: a link (pinned by @x, bpftool or libbpf), or the description
- * of a netlink attachment that {@link Attachment.pin} left there. The handle expects the program
- * running now on update.
- */
-export function openPinnedLink(path: string): Attachment {
-  let fd: ReturnType<typeof objGet>;
-  try {
-    fd = objGet(path);
-  } catch (e) {
-    throw new AttachError("ATTACH_BAD_PIN", `cannot open pinned link ${path}: ${(e as Error).message}`, bpfDetails(e), { cause: e });
-  }
-  if (fd instanceof MapFd && isAttachmentMap(fd)) {
-    try {
-      return attachmentFromMap(fd, path);
-    } finally {
-      fd.close();
-    }
-  }
-  if (!(fd instanceof LinkFd)) {
-    fd.close();
-    throw new AttachError("ATTACH_BAD_PIN", `${path} is pinned but is not a link (it is a ${fd.kind})`);
-  }
-  try {
-    const info = linkInfo(fd);
-    const program = info.progId ? progGetFdById(info.progId) : undefined;
-    return new Link(fd, linkKind(info.type), program, path);
-  } catch (e) {
-    fd.close();
-    throw attachError(e, `cannot read pinned link ${path}`);
-  }
-}
-
 /** Program types each attach point takes. */
 const POINT_TYPES = {
   xdp: [ProgType.XDP],
@@ -298,66 +127,6 @@ const POINT_TYPES = {
   kprobe: [ProgType.KPROBE],
   uprobe: [ProgType.KPROBE],
 } as const;
-
-/** The kernel's syscall function for syscall `name` (libbpf `SEC("ksyscall/NAME")`): the arch wrapper where the kernel has one. */
-function syscallFunction(name: string): string {
-  const prefix = process.arch === "x64" ? "__x64_sys_" : process.arch === "arm64" ? "__arm64_sys_" : "sys_";
-  return `${prefix}${name}`;
-}
-
-type UprobeOptions = { path?: string; function?: string; offset?: number | bigint; retprobe?: boolean; pid?: number };
-
-/** Where the dynamic linker looks for a library named without a path (its default directories). */
-const LIBRARY_DIRS = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"];
-
-/** The uprobe of a point and the program's section (`uprobe/PATH:FUNC[+OFF]`, `uretprobe/…`): the file and the offset in it. */
-function uprobeOf(kind: NonNullable<AttachableProgram["spec"]["kind"]>, program: string, point: true | UprobeOptions, where: ErrorLocation): ProbeEvent {
-  const u: UprobeOptions = point === true ? {} : point;
-  const m = /^u(?:ret)?probe(?:\.s)?\/(.+?):([^:+]+)(?:\+(0x[0-9a-fA-F]+|\d+))?$/.exec(kind.section);
-  const path = u.path ?? m?.[1];
-  const fn = u.function ?? (u.offset === undefined ? m?.[2] : undefined);
-  if (!path || (fn === undefined && u.offset === undefined)) {
-    throw new AttachError("ATTACH_BAD_POINT", `uprobe program '${program}' (section ${kind.section}) names no file and function: give uprobe: { path, function } or { path, offset }`, where);
-  }
-  const file = path.includes("/") ? path : LIBRARY_DIRS.map((d) => `${d}/${path}`).find((f) => existsSync(f));
-  if (!file) throw new AttachError("ATTACH_BAD_POINT", `no library ${path} in ${LIBRARY_DIRS.join(", ")}: give its path`, where);
-  let offset = BigInt(u.offset ?? (m?.[3] ? BigInt(m[3]) : 0n));
-  if (fn !== undefined) {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(readFileSync(file));
-    } catch (e) {
-      throw new AttachError("ATTACH_BAD_POINT", `cannot read ${file} for uprobe '${fn}': ${(e as Error).message}`, where, { cause: e });
-    }
-    try {
-      offset += functionFileOffset(bytes, fn, file);
-    } catch (e) {
-      throw new AttachError("ATTACH_BAD_POINT", (e as Error).message, where, { cause: e });
-    }
-  }
-  const retprobe = u.retprobe ?? kind.section.startsWith("uretprobe");
-  return { kind: "uprobe", path: file, offset, retprobe, ...(u.pid === undefined ? {} : { pid: u.pid }) };
-}
-
-/** The probe a tracepoint or kprobe program's section names (`tracepoint/CAT/NAME`, `kprobe/FUNC+OFF`…), for `tracing: true`. */
-function probeOfSection(kind: NonNullable<AttachableProgram["spec"]["kind"]>, program: string, where: ErrorLocation, point?: Record<string, unknown>): ProbeEvent {
-  const [prefix, ...rest] = kind.section.split("/");
-  if (kind.progType === ProgType.TRACEPOINT) {
-    const given = point?.tracepoint;
-    const [category, name] = typeof given === "string" ? given.split("/") : rest;
-    if (!category || !name) throw new AttachError("ATTACH_BAD_POINT", `tracepoint program '${program}' (section ${kind.section}) names no tracepoint: give tracepoint: "CATEGORY/NAME"`, where);
-    return { kind: "tracepoint", category, name };
-  }
-  const k = (point?.kprobe && point.kprobe !== true ? point.kprobe : {}) as { function?: string; offset?: number | bigint; retprobe?: boolean };
-  const target = rest.join("/");
-  const m = /^([^+]+)(?:\+(0x[0-9a-fA-F]+|\d+))?$/.exec(target);
-  const syscall = prefix === "ksyscall" || prefix === "kretsyscall";
-  const fn = k.function ?? (m ? (syscall ? syscallFunction(m[1]!) : m[1]) : undefined);
-  if (!fn || prefix?.startsWith("uprobe") || prefix?.startsWith("uretprobe") || prefix === "usdt") {
-    throw new AttachError("ATTACH_BAD_POINT", `kprobe program '${program}' (section ${kind.section}) names no kernel function${prefix?.startsWith("u") ? ": a uprobe program attaches with uprobe: { path, offset }" : ": give kprobe: { function }"}`, where);
-  }
-  return { kind: "kprobe", function: fn, offset: BigInt(k.offset ?? (m?.[2] ? BigInt(m[2]) : 0n)), retprobe: k.retprobe ?? (prefix === "kretprobe" || prefix === "kretsyscall") };
-}
 
 /**
  * Attach `program` at `point`. The returned {@link Link} owns the attachment: dispose it to end it, or
@@ -515,13 +284,3 @@ function kernelCall(fn: () => LinkFd, what: string, where: ErrorLocation, minKer
   }
 }
 
-function bpfDetails(e: unknown): { command?: string; errnoName?: string } {
-  if (e instanceof BpfSyscallError) return { command: e.command, errnoName: e.errnoName };
-  if (e instanceof SyscallError) return { command: e.syscall, errnoName: e.errnoName };
-  return {};
-}
-
-function attachError(e: unknown, message: string, where: ErrorLocation = {}): AttachError {
-  if (e instanceof AttachError) return e;
-  return new AttachError("ATTACH_FAILED", `${message}: ${(e as Error).message}`, { ...where, ...bpfDetails(e) }, { cause: e });
-}

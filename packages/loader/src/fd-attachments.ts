@@ -8,7 +8,8 @@ import {
   AttachFlags, attachSocketFilter, BpfSyscallError, detachSocketFilter, dupFd, type LinkInfo, ProgFd, progAttach, progDetach, progInfo, SyscallError,
 } from "@x/sys";
 import type { ErrorLocation } from "@x/elf";
-import type { Attachment, AttachableProgram, LinkKind } from "./attach.js";
+import type { Attachment, AttachableProgram } from "./attach.js";
+import type { LinkKind } from "./link.js";
 import { AttachError } from "./errors.js";
 import type { KernelFd } from "./load/kernel.js";
 

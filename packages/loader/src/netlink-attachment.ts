@@ -10,7 +10,8 @@ import {
 } from "@x/sys";
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Attachment, AttachableProgram, LinkKind } from "./attach.js";
+import type { Attachment, AttachableProgram } from "./attach.js";
+import type { LinkKind } from "./link.js";
 import { AttachError } from "./errors.js";
 import type { KernelFd } from "./load/kernel.js";
 

@@ -8,7 +8,8 @@ import {
   perfEventSetBpf, ProgFd, dupFd, progInfo,
 } from "@x/sys";
 import type { ErrorLocation } from "@x/elf";
-import { type Attachment, type AttachableProgram, Link } from "./attach.js";
+import type { Attachment, AttachableProgram } from "./attach.js";
+import { Link } from "./link.js";
 import { AttachError } from "./errors.js";
 import type { KernelFd } from "./load/kernel.js";
 
