@@ -10,10 +10,10 @@ bash tools/setup.sh # builds packages/*/dist, which the bench scripts import; in
 
 mkdir -p bench/out
 harness=bench/out/libbpf-bench
-if [ ! -x "$harness" ] || [ bench/c/libbpf-bench.c -nt "$harness" ]; then
+if [ ! -x "$harness" ] || [ bench/c/libbpf-bench.c -nt "$harness" ] || [ bench/c/bench-util.h -nt "$harness" ]; then
   gcc -O2 -Wall -rdynamic -o "$harness" bench/c/libbpf-bench.c -lbpf -ldl
 fi
-if [ ! -x bench/out/libbpf-replace ] || [ bench/c/libbpf-replace.c -nt bench/out/libbpf-replace ]; then
+if [ ! -x bench/out/libbpf-replace ] || [ bench/c/libbpf-replace.c -nt bench/out/libbpf-replace ] || [ bench/c/bench-util.h -nt bench/out/libbpf-replace ]; then
   gcc -O2 -Wall -o bench/out/libbpf-replace bench/c/libbpf-replace.c -lbpf
 fi
 

@@ -16,6 +16,7 @@
 // command through it, and this executable is linked with -rdynamic so its definition wins.
 #define _GNU_SOURCE
 #include <bpf/libbpf.h>
+#include "bench-util.h"
 #include <bpf/btf.h>
 #include <bpf/bpf.h>
 #include <dlfcn.h>
@@ -30,13 +31,6 @@
 #include <time.h>
 
 static long long in_bpf_ns, in_bpf_calls;
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 long syscall(long nr, ...)
 {
@@ -59,31 +53,6 @@ long syscall(long nr, ...)
 }
 
 static int silent(enum libbpf_print_level l, const char *f, va_list ap) { return 0; }
-
-static int cmp(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median_us(long long *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp);
-	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) / 1000.0;
-}
-
-static void *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) { perror(path); exit(1); }
-	fseek(f, 0, SEEK_END);
-	*len = ftell(f);
-	rewind(f);
-	void *buf = malloc(*len);
-	if (fread(buf, 1, *len, f) != *len) { perror(path); exit(1); }
-	fclose(f);
-	return buf;
-}
 
 #define PORT 8080
 /* Ethernet + IPv4 (UDP) + UDP to port 8080: the example classifier drops it when cfg.blocked_port == 8080. */

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "bench-util.h"
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
@@ -24,39 +25,6 @@
 #include <unistd.h>
 
 #define TCX_INGRESS 46 /* BPF_TCX_INGRESS: newer than Debian's libbpf 1.1 headers */
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median_us(long long *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp);
-	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) / 1000.0;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) { perror(path); exit(1); }
-	fseek(f, 0, SEEK_END);
-	*len = ftell(f);
-	rewind(f);
-	char *b = malloc(*len + 1);
-	if (fread(b, 1, *len, f) != *len) { perror(path); exit(1); }
-	b[*len] = 0;
-	fclose(f);
-	return b;
-}
 
 static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
