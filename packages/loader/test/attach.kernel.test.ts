@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { AttachError, openObject, openPinnedLink, replaceProgram } from "@x/loader";
 import { AttachType, LinkType, linkInfo, progInfo } from "@x/sys";
 import { replaceUnderTraffic } from "../../../tools/traffic/replace-under-traffic.mjs";
-import { vethPair } from "../../../tools/traffic/topology.mjs";
+import { sendUdp, vethPair } from "../../../tools/traffic/topology.mjs";
 import { loadKernelModule } from "../../sys/test/modules.js";
 import { requireFeatureForTest, requireProgTypeForTest } from "../../sys/test/refused.js";
 import { bpffsDir, fixture, haveBpffs, haveKernel } from "./kernel.js";
@@ -175,7 +175,74 @@ describe.runIf(haveKernel && haveBpffs())("attach and replace", () => {
     });
   }
 
-  it("keepGlobals reports a variable the new version resized or lost, and copies the rest", () => {
+  it("keepGlobals reports the globals a later version narrowed or renamed, and copies none of them", () => {
+    needVeth();
+    const pair = vethPair();
+    const pins = bpffsDir("xbpf-attach");
+    try {
+      using v1 = counterObject().load({ programs: ["count_xdp"], pinRoot: pins.dir });
+      v1.variable("seen").set(41n);
+      using link = v1.program("count_xdp").attach({ xdp: { interface: pair.receiver.iface, netns: pair.receiver.netns } });
+      const next = openObject(fixture("counter-next"));
+      // Reusing .bss across the change is refused (the map's value size differs), and nothing changes.
+      const before = link.runningProgramId();
+      expect(() => replaceProgram(link, next, { program: "count_xdp", pinRoot: pins.dir, reuseMaps: [".bss"] })).toThrow(/valueSize 16, the object wants 8/);
+      expect(link.runningProgramId()).toBe(before);
+      const r = replaceProgram(link, next, { program: "count_xdp", pinRoot: pins.dir, keepGlobals: true });
+      try {
+        expect([...r.globals].sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+          { name: "last_version", section: ".bss", outcome: "gone" },
+          { name: "seen", section: ".bss", outcome: "resized", from: "__u64 (8 bytes)", to: "__u32 (4 bytes)" },
+        ]);
+        expect(r.object.variable("seen").get()).toBe(0);
+        expect(link.runningProgramId()).toBe(r.programId);
+      } finally {
+        r.object.dispose();
+      }
+    } finally {
+      pins.remove();
+      pair.remove();
+    }
+  });
+
+  it("tcx before/after: a program put before the first sees the packets, one put after it sees none", async () => {
+    needVeth();
+    requireFeatureForTest("tcx_link");
+    const pair = vethPair();
+    const pins = bpffsDir("xbpf-attach");
+    try {
+      const spec = counterObject();
+      const at = { interface: pair.receiver.iface, netns: pair.receiver.netns, direction: "ingress" as const };
+      spec.set("version", 1);
+      using first = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
+      spec.set("version", 2);
+      using ahead = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
+      spec.set("version", 3);
+      using behind = spec.load({ programs: ["count_tc"], pinRoot: pins.dir });
+      using a = first.program("count_tc").attach({ tc: at });
+      using b = ahead.program("count_tc").attach({ tc: { ...at, before: first.program("count_tc").fd } });
+      using c = behind.program("count_tc").attach({ tc: { ...at, after: { id: first.program("count_tc").info().id } } });
+      const sent = await sendUdp({ netns: pair.sender.netns, to: pair.receiver.addr, port: 9000, count: 50, rate: 500 });
+      await new Promise((r) => setTimeout(r, 200));
+      // count_tc returns TC_ACT_OK, which ends a tcx chain: only the first program in it counts.
+      const counts = first.map("counts");
+      const count = (v: number) => {
+        const key = new Uint8Array(4);
+        new DataView(key.buffer).setUint32(0, v, true);
+        return Number(new DataView(counts.lookup(key)!.buffer).getBigUint64(0, true));
+      };
+      expect(sent.sent).toBe(50);
+      expect([count(1), count(2), count(3)]).toEqual([0, 50, 0]);
+      void a;
+      void b;
+      void c;
+    } finally {
+      pins.remove();
+      pair.remove();
+    }
+  });
+
+  it("keepGlobals copies the globals of the same name, type and size; reused sections are kept", () => {
     needVeth();
     const pair = vethPair();
     const pins = bpffsDir("xbpf-attach");
