@@ -22,6 +22,10 @@ const canCompile = has("clang-19", ["--version"]) && existsSync("/usr/include/bp
 const canLibbpf = canCompile && process.getuid?.() === 0 && existsSync("/usr/include/bpf/libbpf.h") && has("gcc", ["--version"]);
 const VMLINUX = "/sys/kernel/btf/vmlinux";
 const canVmlinux = canCompile && existsSync(VMLINUX) && has("bpftool", ["version"]);
+// In CI every part runs: a missing prerequisite is a loud failure, never a skip.
+if (process.env.CI && !(canCompile && canLibbpf && canVmlinux)) {
+  throw new Error(`core-clang tests cannot run in CI: need clang-19 and libbpf-dev's headers (${canCompile}), root, libbpf.h and gcc (${canLibbpf}), ${VMLINUX} and bpftool (${canVmlinux}). Refusing to skip.`);
+}
 const MULTIARCH = ["/usr/include/x86_64-linux-gnu", "/usr/include/aarch64-linux-gnu"].filter(existsSync).map((d) => `-I${d}`);
 
 let dir = "";
