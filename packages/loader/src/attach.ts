@@ -129,8 +129,8 @@ const POINT_TYPES = {
 } as const;
 
 /**
- * Attach `program` at `point`. The returned {@link Link} owns the attachment: dispose it to end it, or
- * pin it to keep it. Throws {@link AttachError} (the kernel's refusal, or a point that does not suit the
+ * Attach `program` at `point`. The returned {@link Attachment} owns it: dispose it to end it, or pin
+ * it to keep it. Throws {@link AttachError} (the kernel's refusal, or a point that does not suit the
  * program) or `UnsupportedFeatureError` when the kernel has no link for this point.
  */
 export function attachProgram(program: AttachableProgram, point: AttachPoint): Attachment {
@@ -148,7 +148,7 @@ export function attachProgram(program: AttachableProgram, point: AttachPoint): A
       return new Link(fd, linkKind, new ProgFd(dupFd(program.fd)));
     } catch (e) {
       fd.close();
-      throw attachError(e, `program '${program.name}' attached, but its id could not be read`, where);
+      throw attachError(e, `program '${program.name}' attached, but the link's handle could not keep a descriptor of it`, where);
     }
   };
   const p = point as Record<string, unknown>;
@@ -170,7 +170,8 @@ export function attachProgram(program: AttachableProgram, point: AttachPoint): A
     case "tc": {
       const t = p.tc as InterfaceRef & { direction: "ingress" | "egress"; before?: ChainAnchor; after?: ChainAnchor; handle?: number; priority?: number; via?: AttachVia };
       if (t.direction !== "ingress" && t.direction !== "egress") throw new AttachError("ATTACH_BAD_POINT", `tc direction must be ingress or egress, not '${String(t.direction)}'`, where);
-      if (t.via === "netlink" || (t.via !== "link" && !hasFeature("tcx_link"))) {
+      const tcx = hasFeature("tcx_link");
+      if (t.via === "netlink" || (t.via !== "link" && !tcx)) {
         // Before tcx (6.6): a direct-action cls_bpf filter on the interface's clsact qdisc.
         if (t.before || t.after) {
           if (t.via === "netlink") throw new AttachError("ATTACH_BAD_POINT", "before/after order a tcx chain; a netlink filter is placed by handle and priority", where);
@@ -178,7 +179,7 @@ export function attachProgram(program: AttachableProgram, point: AttachPoint): A
         }
         return onInterface(t, where, (ifindex) => NetlinkAttachment.tc(program, { ifindex, direction: t.direction, handle: t.handle ?? 1, priority: t.priority ?? 1 }, t.netns));
       }
-      if (!hasFeature("tcx_link")) throw new UnsupportedFeatureError("tcx_link", FEATURES.tcx_link.minKernel, FEATURES.tcx_link.description);
+      if (!tcx) throw new UnsupportedFeatureError("tcx_link", FEATURES.tcx_link.minKernel, FEATURES.tcx_link.description);
       const anchor = t.before ?? t.after;
       let flags = t.before ? AttachFlags.BPF_F_BEFORE : t.after ? AttachFlags.BPF_F_AFTER : 0;
       let relative: number | KernelFd | undefined;

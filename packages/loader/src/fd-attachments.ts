@@ -9,15 +9,9 @@ import {
 } from "@x/sys";
 import type { ErrorLocation } from "@x/elf";
 import type { Attachment, AttachableProgram } from "./attach.js";
-import type { LinkKind } from "./link.js";
+import { bpfDetails, type LinkKind } from "./link.js";
 import { AttachError } from "./errors.js";
 import type { KernelFd } from "./load/kernel.js";
-
-function details(e: unknown): { command?: string; errnoName?: string } {
-  if (e instanceof BpfSyscallError) return { command: e.command, errnoName: e.errnoName };
-  if (e instanceof SyscallError) return { command: e.syscall, errnoName: e.errnoName };
-  return {};
-}
 
 /** Shared by the fd-less attachments: the program fd of their own, and the no-pin rule. */
 abstract class UnlinkedAttachment implements Attachment {
@@ -97,7 +91,7 @@ export class CgroupAttachment extends UnlinkedAttachment {
     } catch (e) {
       own.close();
       if (e instanceof AttachError) throw e;
-      throw new AttachError("ATTACH_FAILED", `cannot attach program '${program.name}' to cgroup ${path} (BPF_PROG_ATTACH): ${(e as Error).message}`, { ...where, ...details(e) }, { cause: e });
+      throw new AttachError("ATTACH_FAILED", `cannot attach program '${program.name}' to cgroup ${path} (BPF_PROG_ATTACH): ${(e as Error).message}`, { ...where, ...bpfDetails(e) }, { cause: e });
     }
     return new CgroupAttachment(own, path, attachType);
   }
@@ -110,9 +104,9 @@ export class CgroupAttachment extends UnlinkedAttachment {
       withCgroup(this.path, {}, (cg) => progAttach(cg, fd, this.attachType, { flags: AttachFlags.BPF_F_ALLOW_MULTI | AttachFlags.BPF_F_REPLACE, replace: expected }));
     } catch (e) {
       if (e instanceof BpfSyscallError && e.errnoName === "ENOENT") {
-        throw new AttachError("ATTACH_REPLACED", `program ${progInfo(expected).id} is no longer attached to cgroup ${this.path}: it was replaced or detached meanwhile, and nothing changed`, details(e), { cause: e });
+        throw new AttachError("ATTACH_REPLACED", `program ${progInfo(expected).id} is no longer attached to cgroup ${this.path}: it was replaced or detached meanwhile, and nothing changed`, bpfDetails(e), { cause: e });
       }
-      throw new AttachError("ATTACH_FAILED", `cannot replace the program on cgroup ${this.path}: ${(e as Error).message}`, details(e), { cause: e });
+      throw new AttachError("ATTACH_FAILED", `cannot replace the program on cgroup ${this.path}: ${(e as Error).message}`, bpfDetails(e), { cause: e });
     }
     this.swapped(fd);
   }
@@ -123,7 +117,7 @@ export class CgroupAttachment extends UnlinkedAttachment {
       withCgroup(this.path, {}, (cg) => progDetach(cg, this.attachType, prog));
     } catch (e) {
       if (!(e instanceof BpfSyscallError && e.errnoName === "ENOENT")) {
-        throw new AttachError("ATTACH_FAILED", `cannot detach the program from cgroup ${this.path}: ${(e as Error).message}`, details(e), { cause: e });
+        throw new AttachError("ATTACH_FAILED", `cannot detach the program from cgroup ${this.path}: ${(e as Error).message}`, bpfDetails(e), { cause: e });
       }
     }
   }
@@ -161,7 +155,7 @@ export class SocketFilterAttachment extends UnlinkedAttachment {
       attachSocketFilter(socket, program.fd);
     } catch (e) {
       own.close();
-      throw new AttachError("ATTACH_FAILED", `cannot attach program '${program.name}' to socket ${socket}: ${(e as Error).message}`, { ...where, ...details(e) }, { cause: e });
+      throw new AttachError("ATTACH_FAILED", `cannot attach program '${program.name}' to socket ${socket}: ${(e as Error).message}`, { ...where, ...bpfDetails(e) }, { cause: e });
     }
     return new SocketFilterAttachment(own, socket);
   }
@@ -171,7 +165,7 @@ export class SocketFilterAttachment extends UnlinkedAttachment {
     try {
       attachSocketFilter(this.socket, fd);
     } catch (e) {
-      throw new AttachError("ATTACH_FAILED", `cannot replace the filter of socket ${this.socket}: ${(e as Error).message}`, details(e), { cause: e });
+      throw new AttachError("ATTACH_FAILED", `cannot replace the filter of socket ${this.socket}: ${(e as Error).message}`, bpfDetails(e), { cause: e });
     }
     this.swapped(fd);
   }

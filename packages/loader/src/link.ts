@@ -5,7 +5,8 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import {
-  BpfSyscallError, dupFd, linkDetach, LinkFd, linkInfo, type LinkInfo, LinkType, linkUpdate, MapFd, objGet, objPin, ProgFd, progGetFdById, progInfo, SyscallError,
+  BpfSyscallError, dupFd, linkDetach, LinkFd, linkInfo, type LinkInfo, LinkType, linkUpdate, MapFd, NetlinkError, objGet, objPin, PerfEventError, ProgFd, progGetFdById,
+  progInfo, SyscallError,
 } from "@x/sys";
 import type { ErrorLocation } from "@x/elf";
 import type { Attachment, AttachableProgram } from "./attach.js";
@@ -187,10 +188,12 @@ export function openPinnedLink(path: string): Attachment {
   }
 }
 
-/** The command and errno of a failed syscall, for an {@link AttachError}. */
+/** The command and errno of a failed call (bpf(2), another syscall, a netlink request, a perf event), for an {@link AttachError}. */
 export function bpfDetails(e: unknown): { command?: string; errnoName?: string } {
   if (e instanceof BpfSyscallError) return { command: e.command, errnoName: e.errnoName };
   if (e instanceof SyscallError) return { command: e.syscall, errnoName: e.errnoName };
+  if (e instanceof NetlinkError) return { command: e.request.split(" ")[0], errnoName: e.errnoName };
+  if (e instanceof PerfEventError && e.errnoName) return { command: "perf_event_open", errnoName: e.errnoName };
   return {};
 }
 

@@ -5,13 +5,13 @@
  * `xbpf_attachment` whose value describes the attachment, which {@link openPinnedAttachment} reads back.
  */
 import {
-  BpfSyscallError, enterNetns, type LinkInfo, mapCreate, type MapFd, mapInfo, mapLookup, mapUpdate, MapType, NetlinkError, objPin, ProgFd, dupFd, progGetFdById, progInfo,
+  enterNetns, type LinkInfo, mapCreate, type MapFd, mapInfo, mapLookup, mapUpdate, MapType, NetlinkError, objPin, ProgFd, dupFd, progGetFdById, progInfo,
   tcClsactAdd, tcFilterAttach, tcFilterDetach, tcFilterProgramId, type TcFilterRef, xdpProgramId, xdpSet,
 } from "@x/sys";
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Attachment, AttachableProgram } from "./attach.js";
-import type { LinkKind } from "./link.js";
+import { attachError, type LinkKind } from "./link.js";
 import { AttachError } from "./errors.js";
 import type { KernelFd } from "./load/kernel.js";
 
@@ -28,12 +28,6 @@ function inNetns<T>(netns: string | undefined, fn: () => T): T {
   if (!netns) return fn();
   using _ns = enterNetns(netns);
   return fn();
-}
-
-function netlinkError(e: unknown, message: string): AttachError {
-  if (e instanceof AttachError) return e;
-  const errnoName = e instanceof NetlinkError || e instanceof BpfSyscallError ? e.errnoName : undefined;
-  return new AttachError("ATTACH_FAILED", `${message}: ${(e as Error).message}`, { command: e instanceof NetlinkError ? e.request.split(" ")[0] : undefined, errnoName }, { cause: e });
 }
 
 /** A tc filter or an interface's XDP program, set through rtnetlink. */
@@ -62,7 +56,7 @@ export class NetlinkAttachment implements Attachment {
     } catch (e) {
       own.close();
       const hint = e instanceof NetlinkError && e.errnoName === "EEXIST" ? " (a filter is there already: give another handle or priority, or replace it)" : e instanceof NetlinkError && (e.errnoName === "ENOENT" || e.errnoName === "EOPNOTSUPP") ? " (does the kernel have sch_ingress and cls_bpf?)" : "";
-      throw netlinkError(e, `cannot attach program '${program.name}' as a tc ${filter.direction} filter on ifindex ${filter.ifindex}${hint}`);
+      throw attachError(e, `cannot attach program '${program.name}' as a tc ${filter.direction} filter on ifindex ${filter.ifindex}${hint}`);
     }
     return new NetlinkAttachment({ kind: "tc", filter, ...(netns ? { netns } : {}) }, own);
   }
@@ -72,20 +66,20 @@ export class NetlinkAttachment implements Attachment {
     const own = new ProgFd(dupFd(program.fd));
     try {
       inNetns(netns, () => {
-        if (xdpProgramId(ifindex)) throw new AttachError("ATTACH_FAILED", `ifindex ${ifindex} has an XDP program already (id ${xdpProgramId(ifindex)})`);
+        const there = xdpProgramId(ifindex);
+        if (there) throw new AttachError("ATTACH_FAILED", `ifindex ${ifindex} has an XDP program already (id ${there})`);
         xdpSet(ifindex, program.fd, { flags });
       });
     } catch (e) {
       own.close();
-      throw netlinkError(e, `cannot attach program '${program.name}' to XDP on ifindex ${ifindex}`);
+      throw attachError(e, `cannot attach program '${program.name}' to XDP on ifindex ${ifindex}`);
     }
     return new NetlinkAttachment({ kind: "xdp", ifindex, flags, ...(netns ? { netns } : {}) }, own);
   }
 
   /** What the kernel runs there now (0: nothing). */
   runningProgramId(): number {
-    const d = this.descriptor;
-    return inNetns(d.netns, () => (d.kind === "tc" ? (tcFilterProgramId(d.filter) ?? 0) : xdpProgramId(d.ifindex)));
+    return inNetns(this.descriptor.netns, () => runningIn(this.descriptor));
   }
 
   get programId(): number | undefined {
@@ -110,7 +104,7 @@ export class NetlinkAttachment implements Attachment {
     const d = this.descriptor;
     try {
       inNetns(d.netns, () => {
-        const running = d.kind === "tc" ? (tcFilterProgramId(d.filter) ?? 0) : xdpProgramId(d.ifindex);
+        const running = runningIn(d);
         const wanted = expected ? progInfo(expected).id : running;
         if (running !== wanted) throw replaced(running, wanted, this.kind);
         if (d.kind === "tc") tcFilterAttach(d.filter, fd, { replace: true });
@@ -118,7 +112,7 @@ export class NetlinkAttachment implements Attachment {
       });
     } catch (e) {
       if (e instanceof NetlinkError && e.errnoName === "EEXIST" && d.kind === "xdp") throw replaced(this.runningProgramId(), expected ? progInfo(expected).id : 0, this.kind);
-      throw netlinkError(e, `cannot replace the ${this.kind} program`);
+      throw attachError(e, `cannot replace the ${this.kind} program`);
     }
     const next = new ProgFd(dupFd(fd));
     this.#program?.close();
@@ -152,7 +146,7 @@ export class NetlinkAttachment implements Attachment {
         else xdpSet(d.ifindex, undefined, { flags: d.flags, ...(this.#program ? { expected: this.#program } : {}) });
       });
     } catch (e) {
-      if (!(e instanceof NetlinkError && e.errnoName === "ENOENT")) throw netlinkError(e, `cannot detach the ${this.kind} program`);
+      if (!(e instanceof NetlinkError && e.errnoName === "ENOENT")) throw attachError(e, `cannot detach the ${this.kind} program`);
     }
     this.unpin();
     this.#closed = true;
@@ -173,6 +167,11 @@ export class NetlinkAttachment implements Attachment {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** The program running where `d` says, in the current namespace (0: none). */
+function runningIn(d: Descriptor): number {
+  return d.kind === "tc" ? (tcFilterProgramId(d.filter) ?? 0) : xdpProgramId(d.ifindex);
 }
 
 function replaced(running: number, wanted: number, kind: string): AttachError {
@@ -196,8 +195,7 @@ export function attachmentFromMap(fd: MapFd, path: string): NetlinkAttachment {
   } catch (e) {
     throw new AttachError("ATTACH_BAD_PIN", `${path} holds an ${ATTACHMENT_MAP_NAME} map that describes no attachment`, {}, { cause: e });
   }
-  const a = new NetlinkAttachment(d, undefined, path);
-  const running = a.runningProgramId();
-  if (!running) throw new AttachError("ATTACH_BAD_PIN", `${path} describes a ${a.kind} attachment that is gone (nothing runs there)`);
+  const running = inNetns(d.netns, () => runningIn(d));
+  if (!running) throw new AttachError("ATTACH_BAD_PIN", `${path} describes a ${d.kind} attachment that is gone (nothing runs there)`);
   return new NetlinkAttachment(d, progGetFdById(running), path);
 }

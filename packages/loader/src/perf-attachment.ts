@@ -4,12 +4,12 @@
  * `PERF_EVENT_IOC_SET_BPF` (a {@link PerfEventAttachment}, which lasts as long as its handle).
  */
 import {
-  AttachType, BpfSyscallError, hasFeature, linkCreate, type LinkInfo, openKprobeEvent, openTracepointEvent, openUprobeEvent, PerfEventError, type PerfEventFd,
+  AttachType, hasFeature, linkCreate, type LinkInfo, openKprobeEvent, openTracepointEvent, openUprobeEvent, PerfEventError, type PerfEventFd,
   perfEventSetBpf, ProgFd, dupFd, progInfo,
 } from "@x/sys";
 import type { ErrorLocation } from "@x/elf";
 import type { Attachment, AttachableProgram } from "./attach.js";
-import { Link } from "./link.js";
+import { bpfDetails, Link } from "./link.js";
 import { AttachError } from "./errors.js";
 import type { KernelFd } from "./load/kernel.js";
 
@@ -38,7 +38,7 @@ export function attachProbe(program: AttachableProgram, event: ProbeEvent, where
     pfd = openEvent(event);
   } catch (e) {
     if (e instanceof PerfEventError && e.code === "PERF_EVENT_UNAVAILABLE") throw new AttachError("ATTACH_BAD_POINT", `cannot attach program '${program.name}' to ${describe(event)}: ${e.message}`, where, { cause: e });
-    throw new AttachError("ATTACH_FAILED", `cannot attach program '${program.name}' to ${describe(event)}: ${(e as Error).message}`, { ...where, errnoName: (e as PerfEventError).errnoName }, { cause: e });
+    throw new AttachError("ATTACH_FAILED", `cannot attach program '${program.name}' to ${describe(event)}: ${(e as Error).message}`, { ...where, ...bpfDetails(e) }, { cause: e });
   }
   const own = new ProgFd(dupFd(program.fd));
   try {
@@ -55,8 +55,7 @@ export function attachProbe(program: AttachableProgram, event: ProbeEvent, where
   } catch (e) {
     own.close();
     pfd.close();
-    const errnoName = e instanceof BpfSyscallError || e instanceof PerfEventError ? e.errnoName : undefined;
-    throw new AttachError("ATTACH_FAILED", `cannot attach program '${program.name}' to ${describe(event)}: ${(e as Error).message}`, { ...where, errnoName }, { cause: e });
+    throw new AttachError("ATTACH_FAILED", `cannot attach program '${program.name}' to ${describe(event)}: ${(e as Error).message}`, { ...where, ...bpfDetails(e) }, { cause: e });
   }
 }
 

@@ -7,7 +7,7 @@
 import {
   GetFdByIdAttr, GetInfoAttr, LinkCreateAttr, LinkCreatePerfEventAttr, LinkCreateTcxAttr, LinkDetachAttr, LinkUpdateAttr, ProgAttachAttr, RawTracepointOpenAttr,
 } from "./abi/attr.js";
-import { AttachFlags, BpfCmd } from "./abi/consts.js";
+import { AttachFlags, BpfCmd, LinkType } from "./abi/consts.js";
 import { LinkInfoLayout } from "./abi/info.js";
 import { LinkFd, rawFd, type FdLike } from "./fd.js";
 import { bpf } from "./syscall.js";
@@ -96,7 +96,8 @@ export function linkInfo(fd: FdLike): LinkInfo {
   const r = LinkInfoLayout.read(buf, 0, LE);
   const info: LinkInfo = { type: r.type, id: r.id, progId: r.prog_id };
   switch (r.type) {
-    case 1: { // RAW_TRACEPOINT: a second call with a buffer for the name
+    case LinkType.RAW_TRACEPOINT: {
+      // A second call, with a buffer for the name.
       const len = r["raw_tracepoint.tp_name_len"];
       if (len > 0) {
         const name = new Uint8Array(len);
@@ -108,19 +109,19 @@ export function linkInfo(fd: FdLike): LinkInfo {
       }
       break;
     }
-    case 2: // TRACING
+    case LinkType.TRACING:
       Object.assign(info, { attachType: r["tracing.attach_type"], targetObjId: r["tracing.target_obj_id"], targetBtfId: r["tracing.target_btf_id"] });
       break;
-    case 3: // CGROUP
+    case LinkType.CGROUP:
       Object.assign(info, { cgroupId: r["cgroup.cgroup_id"], attachType: r["cgroup.attach_type"] });
       break;
-    case 5: // NETNS
+    case LinkType.NETNS:
       Object.assign(info, { netnsIno: r["netns.netns_ino"], attachType: r["netns.attach_type"] });
       break;
-    case 6: // XDP
+    case LinkType.XDP:
       info.ifindex = r["xdp.ifindex"];
       break;
-    case 11: // TCX
+    case LinkType.TCX:
       Object.assign(info, { ifindex: r["tcx.ifindex"], attachType: r["tcx.attach_type"] });
       break;
   }

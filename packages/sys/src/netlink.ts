@@ -10,6 +10,7 @@
  */
 import { XError } from "@x/elf";
 import { errnoName as nameOf } from "./abi/errno.js";
+import { XdpFlags } from "./abi/consts.js";
 import { IfInfoMsg, NlMsgErr, NlMsgHdr, Netlink as NL, RtAttr, TcMsg } from "./abi/netlink.js";
 import { rawFd, type FdLike } from "./fd.js";
 import { sysNetlinkRequest } from "./native.js";
@@ -184,8 +185,7 @@ export function tcFilterProgramId(f: TcFilterRef): number | undefined {
  * attached: the kernel refuses with EEXIST otherwise. `flags` are `XdpFlags` (the mode).
  */
 export function xdpSet(ifindex: number, prog: FdLike | undefined, o: { readonly flags?: number; readonly expected?: FdLike } = {}): void {
-  const REPLACE = 1 << 4;
-  const flags = (o.flags ?? 0) | (o.expected !== undefined ? REPLACE : 0);
+  const flags = (o.flags ?? 0) | (o.expected !== undefined ? XdpFlags.XDP_FLAGS_REPLACE : 0);
   const xdp: Attr[] = [[NL.IFLA_XDP_FD, i32(prog === undefined ? -1 : rawFd(prog))], [NL.IFLA_XDP_FLAGS, u32(flags)]];
   if (o.expected !== undefined) xdp.push([NL.IFLA_XDP_EXPECTED_FD, i32(rawFd(o.expected))]);
   request(`RTM_SETLINK (XDP on ifindex ${ifindex})`, NL.RTM_SETLINK, 0, IfInfoMsg.encode({ ifi_family: 0, ifi_index: ifindex }, LE), [[NL.IFLA_XDP, xdp]]);
