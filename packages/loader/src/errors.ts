@@ -16,6 +16,8 @@ export type ObjectErrorCode =
   | "OBJECT_WRONG_BYTE_ORDER"
   /** A strong extern the kernel cannot resolve (no such config, symbol or BTF type), or of an incompatible type. */
   | "OBJECT_UNRESOLVED_EXTERN"
+  /** What a loader program cannot replay (pins, arenas, struct_ops, other programs as targets), refused when generating it. */
+  | "OBJECT_LOADER_PROGRAM"
   /** A kconfig value (given before load, or in the kernel's config) does not suit its extern, or an extern cannot be resolved. */
   | "OBJECT_BAD_KCONFIG"
   /** The target BTF given for CO-RE cannot be read or has no BTF. */
@@ -36,7 +38,7 @@ export class ObjectError extends XError<ObjectErrorCode> {
 }
 
 /** Stable codes of {@link LoadError}. */
-export type LoadErrorCode = "LOAD_MAP" | "LOAD_PROGRAM" | "LOAD_PIN";
+export type LoadErrorCode = "LOAD_MAP" | "LOAD_PROGRAM" | "LOAD_PIN" | "LOAD_BTF";
 
 /** What the kernel said about a refused map or program (none of it is a location). */
 export interface LoadErrorDetails {

@@ -12,6 +12,8 @@ installLoader(loadObject);
 export * from "./open.js";
 export { loadObject, type AttachTarget, type LoadOptions, type ProgramLoadOptions } from "./load/index.js";
 export { LOAD_PHASES } from "./load/phases.js";
+export { generateLoaderProgram, type LoaderProgramOptions } from "./loader-program/index.js";
+export { checkLoaderProgramSupport } from "./loader-program/load.js";
 export type { Phase } from "./load/phase.js";
 export { systemKernel, type ArenaRegion, type Kernel, type KernelFd, type MappedRegion, type PinnedMap } from "./load/kernel.js";
 export { Arena, typeIdByCName } from "./arena-view.js";

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { AluOp, CALL, EXIT, InsnClass, InsnMode, InsnSize, InsnSource, LD_IMM64, PseudoCall, type Instruction } from "./insn.js";
+import { AluOp, CALL, EXIT, InsnClass, InsnMode, InsnSize, InsnSource, JmpOp, LD_IMM64, PseudoCall, type Instruction } from "./insn.js";
 
 const insn = (code: number, dstReg: number, srcReg: number, off: number, imm: number): Instruction => ({ code, dstReg, srcReg, off, imm });
 
@@ -35,4 +35,14 @@ export const asm = {
   /** `*(size *)(dst + off) = imm` (`BPF_ST_MEM`); `size` is a key of {@link InsnSize}: `"W"` (u32) or `"DW"` (u64)... */
   stMem: (size: keyof typeof InsnSize, dst: number, off: number, imm: number): Instruction =>
     insn(InsnClass.ST | InsnMode.MEM | InsnSize[size], dst, 0, off, imm),
+  /** `*(size *)(dst + off) = src` (`BPF_STX_MEM`). */
+  stxMem: (size: keyof typeof InsnSize, dst: number, src: number, off: number): Instruction =>
+    insn(InsnClass.STX | InsnMode.MEM | InsnSize[size], dst, src, off, 0),
+  /** `dst = *(size *)(src + off)` (`BPF_LDX_MEM`). */
+  ldxMem: (size: keyof typeof InsnSize, dst: number, src: number, off: number): Instruction =>
+    insn(InsnClass.LDX | InsnMode.MEM | InsnSize[size], dst, src, off, 0),
+  /** `if dst op imm goto +off` (`BPF_JMP_IMM`), e.g. `asm.jmpImm(JmpOp.JSLT, 0, 0, 3)`. */
+  jmpImm: (op: number, dst: number, imm: number, off: number): Instruction => insn(InsnClass.JMP | op | InsnSource.K, dst, 0, off, imm),
+  /** `goto +off` (`BPF_JMP_A`). */
+  ja: (off: number): Instruction => insn(InsnClass.JMP | JmpOp.JA, 0, 0, off, 0),
 };

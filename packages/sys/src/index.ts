@@ -47,6 +47,7 @@ export {
   objGet,
   ObjGetFlags,
   progInfo,
+  progXlatedInsns,
   mapInfo,
   btfInfo,
   objGetInfoByFd,
@@ -99,6 +100,7 @@ export {
   type LibbpfKernelVersionSource,
 } from "./probes/kernel-version.js";
 export { buildBtf, BtfHeaderLayout } from "./probes/btf-blob.js";
+export { objName } from "./util.js";
 export * from "./abi/consts.js";
 export { Errno, errnoName, type ErrnoName } from "./abi/errno.js";
 export * from "./abi/attr.js";
@@ -115,6 +117,10 @@ export {
 export {
   openKprobeEvent, openTracepointEvent, openUprobeEvent, PerfEventError, PerfEventFd, perfEventSetBpf, probePmu, tracefsRoot, tracepointId, type PerfEventErrorCode,
 } from "./perf.js";
+export {
+  LoaderProgramError, loaderProgramFromJson, loaderProgramToJson, runLoaderProgram,
+  type AttrTemplate, type LoaderContextLayout, type LoaderProgram, type LoaderProgramErrorCode, type LoaderProgramMap, type LoaderProgramResult, type LoaderProgramStep, type LoaderRunOptions,
+} from "./loader-program.js";
 export { attachSocketFilter, detachSocketFilter, enterNetns, interfaceIndex, netnsPath } from "./netns.js";
 export {
   probeProgType,

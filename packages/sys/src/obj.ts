@@ -69,6 +69,22 @@ export interface ProgInfo {
   infoLen: number;
 }
 
+/**
+ * The program's instructions as the verifier left them (`xlated_prog_insns`, what `bpftool prog dump
+ * xlated` shows): maps by id, helpers by their kernel address offsets. Empty when the kernel hides them.
+ */
+export function progXlatedInsns(fd: FdLike): Uint8Array {
+  const buf = new Uint8Array(ProgInfoLayout.size);
+  getInfo(fd, buf);
+  const len = ProgInfoLayout.read(buf, 0, LE).xlated_prog_len;
+  if (!len) return new Uint8Array(0);
+  const insns = new Uint8Array(len);
+  const again = new Uint8Array(ProgInfoLayout.size);
+  ProgInfoLayout.write(again, 0, { xlated_prog_len: len, xlated_prog_insns: addressOf(insns) }, LE);
+  getInfo(fd, again);
+  return insns.subarray(0, Math.min(len, ProgInfoLayout.read(again, 0, LE).xlated_prog_len));
+}
+
 /** `BPF_OBJ_GET_INFO_BY_FD` for a program (a second call fetches the map ids). */
 export function progInfo(fd: FdLike): ProgInfo {
   const buf = new Uint8Array(ProgInfoLayout.size);

@@ -8,7 +8,21 @@ import { LoadedObject } from "../loaded.js";
 import type { ObjectSpec } from "../spec.js";
 import { type Kernel, type KernelFd, systemKernel } from "./kernel.js";
 import { LOAD_PHASES } from "./phases.js";
-import { LoadState } from "./state.js";
+import { loadWithLoaderProgram } from "../loader-program/load.js";
+import { type LoadSettings, LoadState } from "./state.js";
+
+/** The settings of a load: `options` with the defaults filled in. */
+export function loadSettings(options: LoadOptions): LoadSettings {
+  return {
+    programs: options.programs,
+    pinRoot: options.pinRoot ?? "/sys/fs/bpf",
+    logLevel: options.logLevel ?? 0,
+    programOptions: options.programOptions ?? {},
+    btf: options.btf,
+    warn: options.warn ?? (() => {}),
+    reuseMaps: options.reuseMaps ?? {},
+  };
+}
 
 /** Options for {@link loadObject}. */
 export interface LoadOptions {
@@ -43,6 +57,12 @@ export interface LoadOptions {
   readonly reuseMaps?: Readonly<Record<string, KernelFd | string>>;
   /** The kernel to load into (default: this machine's, through @x/sys). Tests pass a fake one. */
   readonly kernel?: Kernel;
+  /**
+   * Load through a loader program (libbpf's light skeleton): the load is recorded, turned into one
+   * `BPF_PROG_TYPE_SYSCALL` program, and replayed inside the kernel (Linux 5.14). The same maps and
+   * programs result; what the loader program cannot replay (pins, arenas, struct_ops) is refused.
+   */
+  readonly loaderProgram?: boolean;
 }
 
 /** Load settings of one program (see {@link LoadOptions.programOptions}). */
@@ -75,15 +95,8 @@ export interface AttachTarget {
  *   for what the loader cannot do with this object.
  */
 export function loadObject(spec: ObjectSpec, options: LoadOptions = {}): LoadedObject {
-  const state = new LoadState(spec, {
-    programs: options.programs,
-    pinRoot: options.pinRoot ?? "/sys/fs/bpf",
-    logLevel: options.logLevel ?? 0,
-    programOptions: options.programOptions ?? {},
-    btf: options.btf,
-    warn: options.warn ?? (() => {}),
-    reuseMaps: options.reuseMaps ?? {},
-  }, options.kernel ?? systemKernel);
+  if (options.loaderProgram) return loadWithLoaderProgram(spec, loadSettings(options), options.kernel ?? systemKernel);
+  const state = new LoadState(spec, loadSettings(options), options.kernel ?? systemKernel);
   try {
     for (const phase of LOAD_PHASES) phase.run(state);
     return new LoadedObject(state);

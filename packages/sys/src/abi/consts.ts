@@ -60,6 +60,15 @@ export function commandName(cmd: number): string {
   return CMD_NAMES.get(cmd) ?? `BPF_CMD_${cmd}`;
 }
 
+/** Helper function ids (`enum bpf_func_id`) that loader programs call. */
+export const BpfFunc = {
+  copy_from_user: 148,
+  sys_bpf: 166,
+  btf_find_by_name_kind: 167,
+  sys_close: 168,
+  kallsyms_lookup_name: 179,
+} as const;
+
 /** `enum bpf_map_type`. Keys are the C names without `BPF_MAP_TYPE_`. */
 export const MapType = {
   UNSPEC: 0,

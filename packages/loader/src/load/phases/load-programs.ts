@@ -49,25 +49,36 @@ function loadProgram(s: LoadState, p: ProgramState) {
       logLevel: own.logLevel ?? s.settings.logLevel,
     });
   } catch (e) {
-    const sys = e instanceof BpfSyscallError ? e : undefined;
-    const why = sys?.log ? explainLog(s, p, sys.log) : undefined;
-    const err = new LoadError("LOAD_PROGRAM", `program '${p.spec.name}' (${p.spec.section}): ${why ? `${why}\n` : ""}${(e as Error).message}`, { object: spec.name, program: p.spec.name, section: p.spec.section, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
-    if (!sys) throw err;
-    // Only now (off the fast path): was it the program type or attach type this kernel lacks?
-    let missing: UnsupportedFeatureError | undefined;
-    try {
-      missing = explainExterns(s, p, sys.log ?? "") ?? explainCallbacks(p, sys.log ?? "") ?? explainProgramFailure(p.spec.name, kind.progType, attachType, {
-        progType: (t) => s.kernel.probeProgType(t),
-        attachType: (t, a) => s.kernel.probeAttachType(t, a),
-        kernel: () => s.kernel.version(),
-      });
-    } catch {
-      // A probe that cannot tell explains nothing: the kernel's own answer stands.
-    }
-    if (!missing) throw err;
-    missing.cause = err;
-    throw missing;
+    throw programLoadError(s, p, e);
   }
+}
+
+/**
+ * What a failed `BPF_PROG_LOAD` of `p` means: a {@link LoadError} naming the program, with the
+ * verifier's log explained where the loader knows why, or the kernel feature a probe shows missing.
+ */
+export function programLoadError(s: LoadState, p: ProgramState, e: unknown): Error {
+  const { spec } = s;
+  const kind = p.spec.kind!;
+  const attachType = kind.attachTypeOptional && !s.features.has("exp_attach_type") ? undefined : kind.attachType;
+  const sys = e instanceof BpfSyscallError ? e : undefined;
+  const why = sys?.log ? explainLog(s, p, sys.log) : undefined;
+  const err = new LoadError("LOAD_PROGRAM", `program '${p.spec.name}' (${p.spec.section}): ${why ? `${why}\n` : ""}${(e as Error).message}`, { object: spec.name, program: p.spec.name, section: p.spec.section, command: sys?.command, errnoName: sys?.errnoName, log: sys?.log }, { cause: e });
+  if (!sys) return err;
+  // Only now (off the fast path): was it the program type or attach type this kernel lacks?
+  let missing: UnsupportedFeatureError | undefined;
+  try {
+    missing = explainExterns(s, p, sys.log ?? "") ?? explainCallbacks(p, sys.log ?? "") ?? explainProgramFailure(p.spec.name, kind.progType, attachType, {
+      progType: (t) => s.kernel.probeProgType(t),
+      attachType: (t, a) => s.kernel.probeAttachType(t, a),
+      kernel: () => s.kernel.version(),
+    });
+  } catch {
+    // A probe that cannot tell explains nothing: the kernel's own answer stands.
+  }
+  if (!missing) return err;
+  missing.cause = err;
+  return missing;
 }
 
 /**
