@@ -5,16 +5,17 @@ import type { Command } from "../command.js";
 import { applySets } from "../options.js";
 
 export const load: Command = {
-  usage: "xbpf load OBJ [--set NAME=VALUE]… [--program NAME]… [--attach-target PROG=ID|PATH[:FUNC]]… [--pin DIR] [--btf FILE] [--json]",
+  usage: "xbpf load OBJ [--set NAME=VALUE]… [--program NAME]… [--attach-target PROG=ID|PATH[:FUNC]]… [--pin DIR] [--btf FILE] [--loader-program] [--json]",
   run(argv, out) {
-    const args = parseArgs(argv, { flags: ["json"], values: ["pin", "btf"], lists: ["set", "program", "attach-target"] });
+    const args = parseArgs(argv, { flags: ["json", "loader-program"], values: ["pin", "btf"], lists: ["set", "program", "attach-target"] });
     const [path, ...rest] = args.positionals;
     if (!path || rest.length) throw new UsageError("expected exactly one object file");
     const spec = openObject(path);
     applySets(spec, args);
     const warnings: string[] = [];
     const programOptions = attachTargets(args.lists.get("attach-target") ?? []);
-    const obj = loadObject(spec, { programs: args.lists.get("program"), programOptions, warn: (w) => warnings.push(w), btf: args.values.get("btf") });
+    const loaderProgram = args.flags.has("loader-program");
+    const obj = loadObject(spec, { programs: args.lists.get("program"), programOptions, warn: (w) => warnings.push(w), btf: args.values.get("btf"), loaderProgram });
     try {
       const pinned = args.values.has("pin") ? obj.pin(args.values.get("pin")!) : undefined;
       const programs = [...obj.programs.values()].map((p) => {
@@ -25,7 +26,8 @@ export const load: Command = {
         const info = m.info();
         return { name: m.name, id: info.id, type: mapTypeName(info.type), flags: mapFlagNames(info.flags), access: m.access ?? null, pinned: m.pinPath ?? null };
       });
-      if (args.flags.has("json")) return out(toJson({ object: spec.name, programs, maps, warnings }));
+      if (args.flags.has("json")) return out(toJson({ object: spec.name, via: loaderProgram ? "loader program" : "bpf(2)", programs, maps, warnings }));
+      if (loaderProgram) out("(loaded by a loader program: the load replayed inside the kernel)");
       for (const w of warnings) out(`warning: ${w}`);
       out("programs\n" + table(["id", "name", "section", "type", "tag", "pinned"], programs.map((p) => [p.id, p.name, p.section, p.type, p.tag, p.pinned])));
       out("maps\n" + table(["id", "name", "type", "flags", "access", "pinned"], maps.map((m) => [m.id, m.name, m.type, m.flags.join("|") || "-", m.access, m.pinned])));

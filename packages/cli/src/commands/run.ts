@@ -12,15 +12,15 @@ const PACKET_TYPES: ReadonlySet<number> = new Set([
 ]);
 
 export const run: Command = {
-  usage: "xbpf run OBJ PROG [--set NAME=VALUE]… [--data HEX|@FILE] [--ctx HEX|@FILE] [--repeat N] [--btf FILE] [--json]",
+  usage: "xbpf run OBJ PROG [--set NAME=VALUE]… [--data HEX|@FILE] [--ctx HEX|@FILE] [--repeat N] [--btf FILE] [--loader-program] [--json]",
   run(argv, out) {
-    const args = parseArgs(argv, { flags: ["json"], values: ["data", "ctx", "repeat", "btf"], lists: ["set"] });
+    const args = parseArgs(argv, { flags: ["json", "loader-program"], values: ["data", "ctx", "repeat", "btf"], lists: ["set"] });
     const [path, progName, ...rest] = args.positionals;
     if (!path || !progName || rest.length) throw new UsageError("expected an object file and a program name");
     const spec = openObject(path);
     spec.program(progName);
     applySets(spec, args);
-    const obj = loadObject(spec, { programs: [progName], btf: args.values.get("btf") });
+    const obj = loadObject(spec, { programs: [progName], btf: args.values.get("btf"), loaderProgram: args.flags.has("loader-program") });
     try {
       const prog = obj.program(progName);
       const packet = PACKET_TYPES.has(prog.spec.kind?.progType ?? -1);

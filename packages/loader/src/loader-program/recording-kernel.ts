@@ -195,7 +195,7 @@ export class RecordingKernel implements Kernel, Disposable {
     throw refuse("a pinned map", "bpf_sys_bpf() has no BPF_OBJ_PIN (libbpf's light skeleton does not pin either); load without pinning, or directly");
   }
   openPinnedMap(path: string): never {
-    throw refuse(`the map pinned at ${path}`, "a pinned map is looked up when the object loads, which the loader program cannot do (BPF_OBJ_GET is not among bpf_sys_bpf()'s commands)");
+    throw refuse(`a map pinned by name (${path})`, "a pinned map is looked up when the object loads, which the loader program cannot do (BPF_OBJ_GET is not among bpf_sys_bpf()'s commands); load it directly, or clear its pinning (spec.maps[i].pinning = 0)");
   }
   reuseMap(): never {
     throw refuse("a reused map", "the loader program creates every map itself");
