@@ -10,7 +10,7 @@ import { createSocket } from "node:dgram";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AttachError, openObject, openPinnedLink, replaceProgram } from "@x/loader";
-import { AttachType, LinkType, linkInfo, progInfo } from "@x/sys";
+import { AttachType, LinkType, progInfo } from "@x/sys";
 import { replaceUnderTraffic } from "../../../tools/traffic/replace-under-traffic.mjs";
 import { sendUdp, vethPair } from "../../../tools/traffic/topology.mjs";
 import { loadKernelModule } from "../../sys/test/modules.js";

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { type LoadedObject, openObject } from "@x/loader";
-import { hasFeature, kallsymsAddress, kernelConfig, libbpfKernelVersionCode, requireFeature, UnsupportedFeatureError } from "@x/sys";
-import { KernelConfigError, loadKernelModule } from "../../sys/test/modules.js";
+import { openObject } from "@x/loader";
+import { hasFeature, kallsymsAddress, kernelConfig, libbpfKernelVersionCode, requireFeature } from "@x/sys";
+import { KernelConfigError } from "../../sys/test/modules.js";
 import { vmlinuxTypes } from "../src/kernel-btf.js";
-import { fixture, haveKernel } from "./kernel.js";
+import { fixture, haveKernel, requireNfConntrack, withNfConntrackKfuncs } from "./kernel.js";
 
 /** The kernel's configuration as a map (the loader reads the same file: /boot/config-$(uname -r) or /proc/config.gz). */
 function config(): Map<string, string> {
@@ -100,18 +100,8 @@ describe.runIf(haveKernel)("ksym-typed.bpf.o: a typed per-CPU ksym", () => {
 
 describe.runIf(haveKernel)("conntrack.bpf.o: nf_conntrack's kfuncs, in vmlinux or in the module's own BTF (then through fd_array)", () => {
   it("the XDP program calls bpf_xdp_ct_lookup, which answers -ENOENT for a tuple no connection has", () => {
-    const m = loadKernelModule("nf_conntrack");
-    if (!m.loaded) throw new KernelConfigError(m.feature, m.needs, m.reason);
-    // A module without BTF of its own (before 5.11) has no kfuncs a program can find.
-    if (!m.builtin && !m.btf) throw new UnsupportedFeatureError("module_btf", "5.11", `nf_conntrack is a module without BTF: ${m.noBtf}`);
-    let obj: LoadedObject;
-    try {
-      obj = openObject(fixture("conntrack")).load();
-    } catch (e) {
-      // nf_conntrack's kfuncs came with 6.0.
-      if ((e as { code?: string }).code === "OBJECT_UNRESOLVED_EXTERN") throw new UnsupportedFeatureError("nf_conntrack_kfuncs", "6.0", (e as Error).message);
-      throw e;
-    }
+    requireNfConntrack();
+    const obj = withNfConntrackKfuncs(() => openObject(fixture("conntrack")).load());
     using _obj = obj;
     expect(obj.program("ct_lookup").testRun({ data: new Uint8Array(64) }).retval).toBe(2); // XDP_PASS
     expect(obj.variable("found").get()).toBe(0);

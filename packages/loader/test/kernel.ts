@@ -11,8 +11,9 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import type { LoadedObject } from "@x/loader";
-import { mapLookup } from "@x/sys";
+import { mapLookup, UnsupportedFeatureError } from "@x/sys";
 import { haveKernel } from "../../sys/test/kernel.js";
+import { KernelConfigError, loadKernelModule } from "../../sys/test/modules.js";
 
 export { fixture } from "./fixtures.js";
 
@@ -64,4 +65,25 @@ export function kernelValue(obj: LoadedObject, map: string): DataView {
   const value = new Uint8Array(m.spec.valueSize);
   if (!mapLookup(m.fd, new Uint8Array(4), value)) throw new Error(`map ${m.name} has no key 0`);
   return new DataView(value.buffer);
+}
+
+/**
+ * nf_conntrack loaded (a module on Debian's kernels, built in on the test host) with BTF a program can
+ * find its kfuncs in; throws an unsupported error with the reason otherwise.
+ */
+export function requireNfConntrack(): void {
+  const m = loadKernelModule("nf_conntrack");
+  if (!m.loaded) throw new KernelConfigError(m.feature, m.needs, m.reason);
+  // A module without BTF of its own (before 5.11) has no kfuncs a program can find.
+  if (!m.builtin && !m.btf) throw new UnsupportedFeatureError("module_btf", "5.11", `nf_conntrack is a module without BTF: ${m.noBtf}`);
+}
+
+/** `load()`, with a missing nf_conntrack kfunc (they came with 6.0) as an unsupported error. */
+export function withNfConntrackKfuncs<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (e) {
+    if ((e as { code?: string }).code === "OBJECT_UNRESOLVED_EXTERN") throw new UnsupportedFeatureError("nf_conntrack_kfuncs", "6.0", (e as Error).message);
+    throw e;
+  }
 }

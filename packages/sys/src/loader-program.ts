@@ -226,13 +226,20 @@ function prepare(lp: LoaderProgram, log?: Uint8Array): { dataMap: number; prog: 
       "LOADER_PROGRAM_RUN",
       old
         ? `the kernel refused the loader program: loader programs need BPF_PROG_TYPE_SYSCALL and bpf_sys_bpf(), kernel ≥ 5.14 (loader program) (${errnoName(r.errno)})`
-        : `the kernel refused the loader program: BPF_PROG_LOAD failed: ${errnoName(r.errno)} (${strerror(r.errno)})`,
+        : `the kernel refused the loader program: BPF_PROG_LOAD failed: ${errnoName(r.errno)} (${strerror(r.errno)})${verdict(text)}`,
       { command: "BPF_PROG_LOAD", errno: r.errno, log: text },
     );
   } catch (e) {
     if (open) sysClose(dataMap);
     throw e;
   }
+}
+
+/** The verifier's reason (the last line before its statistics), as ": reason", or "". */
+function verdict(log: string): string {
+  const lines = log.split("\n").map((l) => l.trim()).filter((l) => l && !/^(processed \d+ insns|verification time|stack depth)/.test(l));
+  const last = lines.at(-1);
+  return last ? `: ${last}` : "";
 }
 
 function cString(b: Uint8Array): string {

@@ -191,7 +191,8 @@ class Emitter {
   // ---- steps and the code they share ----
 
   #step(info: LoaderProgramStep): void {
-    this.code.emit(asm.stMem("W", R_CTX, this.ctx.failedStep, this.steps.length));
+    // Through a register: kernels before 6.3 refuse BPF_ST into a context ("BPF_ST stores into R6 ctx").
+    this.code.emit(asm.mov64Imm(R0, this.steps.length), asm.stxMem("W", R_CTX, R0, this.ctx.failedStep));
     this.steps.push(info);
   }
 
