@@ -1,37 +1,22 @@
 /**
  * Loader programs against libbpf's light skeletons: for each fixture, what `bpftool gen skeleton -L`
- * and skel_internal.h create (read by a small C harness, test/c/lskel-harness.c) equals what our
+ * and skel_internal.h create (read by a small C harness, tools/lskel/) equals what our
  * loader program creates: the same maps (type, sizes, flags, BTF, frozen) and the same xlated
  * instructions, map ids normalised to map names.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { type LoadedObject, loadObject, openObject } from "@x/loader";
 import { MapFlags, mapInfo, progInfo, progXlatedInsns } from "@x/sys";
+import { xlatedText } from "./xlated-text.js";
 import { fixture } from "./kernel.js";
 import { bpftool, haveReference } from "./reference.js";
+import { buildLightSkeleton } from "../../../tools/lskel/build.mjs";
 
 /** Fixtures Debian's bpftool (libbpf 1.1) makes light skeletons of (it refuses legacy maps, and map-in-map initial slots). */
 const FIXTURES = ["example", "globals", "maps", "callbacks", "kfuncs", "core", "metadata", "big", "conntrack", "externs", "statics", "fields", "sk_lookup"];
-const HARNESS = fileURLToPath(new URL("./c/lskel-harness.c", import.meta.url));
-
-/**
- * The light skeleton header of `object`, with what the harness does not need taken out: the typed
- * views of data sections (their C types are the BPF program's, not in any header here) and the
- * static asserts on them.
- */
-function lightSkeleton(object: string, name: string): string {
-  let h = execFileSync("bpftool", ["gen", "skeleton", "-L", object, "name", name], { encoding: "utf8", maxBuffer: 64 << 20 });
-  h = h.replace(/struct (\w+__\w+) \{[^{}]*\} \*(\w+);/g, "struct $1 *$2;");
-  const at = h.indexOf(`${name}__assert(struct ${name} *s`);
-  if (at >= 0) h = h.slice(0, h.lastIndexOf("\n", h.lastIndexOf("\n", at) - 1) + 1) + h.slice(h.indexOf("\n}\n", at) + 3);
-  return h;
-}
-
 const dir = haveReference ? mkdtempSync(join(tmpdir(), "xbpf-lskel-")) : "";
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -39,17 +24,10 @@ afterAll(() => {
 
 /** Build the harness for `name`'s light skeleton and run it: what libbpf's loader program made. */
 function libbpfLightSkeleton(name: string) {
-  const skel = name.replace(/[^A-Za-z0-9_]/g, "_");
-  const sub = mkdtempSync(join(dir, `${skel}-`));
-  writeFileSync(join(sub, "lskel.h"), lightSkeleton(fixture(name), name));
-  const exe = join(sub, "harness");
-  execFileSync("gcc", ["-O2", "-Wall", `-DSKEL=${skel}`, `-I${sub}`, "-o", exe, HARNESS, "-lbpf"], { encoding: "utf8" });
-  const r = spawnSync(exe, [], { encoding: "utf8", maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`light skeleton of ${name}: ${r.stderr}`);
-  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const lines = buildLightSkeleton(fixture(name), name, dir).describe() as Record<string, any>[];
   const names = new Map<number, string>(lines.filter((l) => l.map).map((l) => [l.id, l.map]));
-  const maps = lines.filter((l) => l.map).map(({ id: _, map, ...rest }) => ({ name: map, ...rest }));
-  const programs = lines.filter((l) => l.prog).map((l) => ({ name: l.prog, type: l.type, funcInfo: l.funcInfo, lineInfo: l.lineInfo, btf: l.btf, xlated: xlated(Buffer.from(l.xlated, "hex"), names) }));
+  const maps = lines.filter((l) => l.map).map(({ id: _, map, ...rest }) => ({ name: map as string, ...rest }) as { name: string; flags: number } & Record<string, unknown>);
+  const programs = lines.filter((l) => l.prog).map((l) => ({ name: l.prog, type: l.type, funcInfo: l.funcInfo, lineInfo: l.lineInfo, btf: l.btf, xlated: xlatedText(Buffer.from(l.xlated, "hex"), names) }));
   return { maps: byName(maps), programs: byName(programs) };
 }
 
@@ -65,7 +43,7 @@ function ours(obj: LoadedObject) {
   });
   const programs = [...obj.programs.values()].map((p) => {
     const i = progInfo(p.fd);
-    return { name: i.name, type: i.type, funcInfo: i.nrFuncInfo, lineInfo: i.nrLineInfo, btf: i.btfId !== 0, xlated: xlated(progXlatedInsns(p.fd), names) };
+    return { name: i.name, type: i.type, funcInfo: i.nrFuncInfo, lineInfo: i.nrLineInfo, btf: i.btfId !== 0, xlated: xlatedText(progXlatedInsns(p.fd), names) };
   });
   return { maps: byName(maps), programs: byName(programs) };
 }
@@ -99,22 +77,6 @@ function expected(obj: LoadedObject, reference: ReturnType<typeof libbpfLightSke
 
 const byName = <T extends { name: string }>(xs: T[]) => xs.sort((a, b) => a.name.localeCompare(b.name));
 
-/** Xlated instructions as text, map ids as map names. */
-function xlated(bytes: Uint8Array, names: ReadonlyMap<number, string>): string[] {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: string[] = [];
-  for (let i = 0; i < bytes.byteLength; i += 8) {
-    const code = dv.getUint8(i), regs = dv.getUint8(i + 1);
-    let off: string | number = dv.getInt16(i + 2, true);
-    let imm: string | number = dv.getInt32(i + 4, true);
-    if (code === 0x18 && ((regs >> 4) === 1 || (regs >> 4) === 2)) imm = `map ${names.get(imm) ?? `#${imm}`}`;
-    // A module kfunc's off is its BTF's index in that load's own fd_array, which a loader program lays
-    // out as libbpf's does (map slots first, then one slot per kfunc): module or vmlinux is what compares.
-    if (code === 0x85 && regs >> 4 === 2) off = off === 0 ? "vmlinux" : "module";
-    out.push(`${code.toString(16)} ${regs.toString(16)} ${off} ${imm}`);
-  }
-  return out;
-}
 
 describe.runIf(haveReference)("loader programs against libbpf's light skeletons (bpftool gen skeleton -L)", () => {
   for (const name of FIXTURES) {

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkLoaderProgramSupport, generateLoaderProgram, type LoadedObject, loadObject, openObject, systemKernel } from "@x/loader";
 import { LoaderProgramError, loaderProgramFromJson, loaderProgramToJson, mapInfo, mapLookup, MapType, ProgType, progInfo, progXlatedInsns, requireFeature, runLoaderProgram } from "@x/sys";
+import { xlatedText } from "./xlated-text.js";
 import { fixture, haveKernel, openFds, requireNfConntrack, withNfConntrackKfuncs } from "./kernel.js";
 
 /** Fixtures that load directly on a current kernel without options (pinning, arena and struct_ops ones are refused: see below). */
@@ -38,28 +39,12 @@ function kernelView(obj: LoadedObject) {
     return {
       name, kernelName: i.name, type: i.type, gpl: i.gplCompatible, funcInfo: i.nrFuncInfo, lineInfo: i.nrLineInfo, btf: i.btfId !== 0,
       maps: i.mapIds.map((id) => names.get(id) ?? `foreign map ${id}`).sort(),
-      xlated: xlated(progXlatedInsns(p.fd), names),
+      xlated: xlatedText(progXlatedInsns(p.fd), names),
     };
   });
   return { maps, programs };
 }
 
-/** Xlated instructions as text, map ids as map names. */
-function xlated(bytes: Uint8Array, names: ReadonlyMap<number, string>): string[] {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: string[] = [];
-  for (let i = 0; i < bytes.byteLength; i += 8) {
-    const code = dv.getUint8(i), regs = dv.getUint8(i + 1);
-    let off: string | number = dv.getInt16(i + 2, true);
-    let imm: string | number = dv.getInt32(i + 4, true);
-    if (code === 0x18 && ((regs >> 4) === 1 || (regs >> 4) === 2)) imm = `map ${names.get(imm) ?? `#${imm}`}`;
-    // A module kfunc's off is its BTF's index in that load's own fd_array, which a loader program lays
-    // out as libbpf's does (map slots first, then one slot per kfunc): module or vmlinux is what compares.
-    if (code === 0x85 && regs >> 4 === 2) off = off === 0 ? "vmlinux" : "module";
-    out.push(`${code.toString(16)} ${regs.toString(16)} ${off} ${imm}`);
-  }
-  return out;
-}
 
 const PACKET = Uint8Array.from({ length: 64 }, (_, i) => (i === 12 ? 0x08 : i === 14 ? 0x45 : i === 23 ? 17 : (i * 7) & 0xff));
 /** Ethernet + IPv4 + UDP to port 8080 (the loader README's packet). */

@@ -1,5 +1,5 @@
 /*
- * Loads the light skeleton `lskel.h` (bpftool gen skeleton -L OBJ name SKEL, compiled with -DSKEL=SKEL) through libbpf's
+ * Loads the light skeleton `lskel.h` (bpftool gen skeleton -L OBJ name SKEL, compiled with -DSKEL=SKEL by build.mjs) through libbpf's
  * skel_internal.h and prints what it made, one JSON object per line: each map's info (frozen from
  * fdinfo) and each program's xlated instructions as hex, map ids given so they can be named.
  * With a count N as argument, loads and destroys it N times instead and prints the median in µs.
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
+#include "bench-util.h" /* bench/c: the clock and the median the bench harnesses use */
 #include "lskel.h"
 
 #define CAT2(a, b) a##b
@@ -30,19 +31,6 @@ static int frozen(int fd)
 	return v;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 0;
@@ -55,8 +43,7 @@ int main(int argc, char **argv)
 			skel_destroy(s);
 			t[i] = now_ns() - t0;
 		}
-		qsort(t, n, sizeof(*t), cmp);
-		printf("{\"median_us\": %.3f}\n", (n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2) / 1000.0);
+		printf("{\"median_us\": %.3f}\n", median_us(t, n));
 		return 0;
 	}
 	struct SKEL *s = skel_open_and_load();
