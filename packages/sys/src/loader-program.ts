@@ -222,11 +222,15 @@ function prepare(lp: LoaderProgram, log?: Uint8Array): { dataMap: number; prog: 
     }
     const text = cString(log);
     const old = r.errno === Errno.EINVAL && (/unknown func bpf_sys_bpf|invalid func unknown#16[678]/.test(text) || text === "");
+    // bpf_kallsyms_lookup_name (helper 179) came to syscall programs with 5.16, after the rest (5.14).
+    const noKallsyms = r.errno === Errno.EINVAL && /unknown func bpf_kallsyms_lookup_name|invalid func unknown#179\b/.test(text);
     throw new LoaderProgramError(
       "LOADER_PROGRAM_RUN",
       old
         ? `the kernel refused the loader program: loader programs need BPF_PROG_TYPE_SYSCALL and bpf_sys_bpf(), kernel ≥ 5.14 (loader program) (${errnoName(r.errno)})`
-        : `the kernel refused the loader program: BPF_PROG_LOAD failed: ${errnoName(r.errno)} (${strerror(r.errno)})${verdict(text)}`,
+        : noKallsyms
+          ? `the kernel refused the loader program: its typeless ksyms are looked up with bpf_kallsyms_lookup_name(), kernel ≥ 5.16 (${errnoName(r.errno)})`
+          : `the kernel refused the loader program: BPF_PROG_LOAD failed: ${errnoName(r.errno)} (${strerror(r.errno)})${verdict(text)}`,
       { command: "BPF_PROG_LOAD", errno: r.errno, log: text },
     );
   } catch (e) {

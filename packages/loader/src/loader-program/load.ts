@@ -48,7 +48,7 @@ export function loadWithLoaderProgram(spec: ObjectSpec, settings: LoadSettings, 
     try {
       run = runLoaderProgram(lp, { logLevel: settings.logLevel });
     } catch (e) {
-      throw runError(state, emitted, e);
+      throw runError(state, e);
     }
     lp.maps.forEach((m, i) => emitted.maps[i]!.bind(new MapFd(run.maps.get(m.name)!)));
     lp.programs.forEach((p, i) => emitted.programs[i]!.bind(new ProgFd(run.programs.get(p.name)!)));
@@ -64,7 +64,7 @@ export function loadWithLoaderProgram(spec: ObjectSpec, settings: LoadSettings, 
 }
 
 /** A failed run, reported as the direct load would report the same failure. */
-function runError(s: LoadState, emitted: EmittedLoaderProgram, e: unknown): Error {
+function runError(s: LoadState, e: unknown): Error {
   if (!(e instanceof LoaderProgramError)) return e as Error;
   const step = e.stepInfo;
   if (e.code !== "LOADER_PROGRAM_STEP" || !step || e.errno === undefined) {
@@ -88,6 +88,5 @@ function runError(s: LoadState, emitted: EmittedLoaderProgram, e: unknown): Erro
   if (step.helper === "bpf_btf_find_by_name_kind" || step.helper === "bpf_kallsyms_lookup_name") {
     return new ObjectError("OBJECT_UNRESOLVED_EXTERN", `${step.what}: not found by the loader program on this kernel (${step.helper}: ${e.errnoName})`, { object: s.spec.name }, { cause: e });
   }
-  void emitted;
   return new LoadError(step.program ? "LOAD_PROGRAM" : "LOAD_MAP", `${step.what}: ${e.message}`, { object: s.spec.name, command: e.command, errnoName: e.errnoName, log: e.log }, { cause: e });
 }
