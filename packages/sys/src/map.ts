@@ -9,7 +9,7 @@ import { Errno } from "./abi/errno.js";
 import { BpfSyscallError } from "./errors.js";
 import { MapFd, rawFd, type FdLike } from "./fd.js";
 import { addressOf } from "./native.js";
-import { bpf, bpfRaw } from "./syscall.js";
+import { bpf, bpfAt, bpfRaw } from "./syscall.js";
 import { LE, objName } from "./util.js";
 
 /** Options of {@link mapCreate}. */
@@ -68,8 +68,51 @@ export function mapCreate(o: MapCreateOptions): MapFd {
   return new MapFd(bpf(BpfCmd.MAP_CREATE, attr));
 }
 
-function elemAttr(map: FdLike, key: Uint8Array | null, value: Uint8Array | null, flags: number | bigint): Uint8Array {
-  return MapElemAttr.encode({ map_fd: rawFd(map), key: addressOf(key), value: addressOf(value), flags: BigInt(flags) }, LE);
+// One attr for every element command, written in place: the call is synchronous and JavaScript single-
+// threaded, so nothing else can use it meanwhile, and a lookup then allocates nothing but its result.
+const elem = new Uint8Array(MapElemAttr.size);
+const elemView = new DataView(elem.buffer);
+const ELEM_FD = MapElemAttr.field("map_fd").offset;
+const ELEM_KEY = MapElemAttr.field("key").offset;
+const ELEM_VALUE = MapElemAttr.field("value").offset;
+const ELEM_FLAGS = MapElemAttr.field("flags").offset;
+
+// Keys and values up to SMALL bytes go through a scratch buffer of stable address: copying a few bytes
+// costs less than finding (or, for a fresh on-heap array, creating) the caller's array's off-heap memory.
+const SMALL = 256;
+const scratch = new Uint8Array(2 * SMALL);
+const scratchKey = scratch.subarray(0, SMALL);
+const scratchValue = scratch.subarray(SMALL);
+let elemAddress = 0n;
+let scratchAddress = 0n;
+
+/** An element command on `elem`: the result, or minus the errno. */
+function elemCall(cmd: number): number {
+  return bpfAt(cmd, elemAddress, elem.byteLength);
+}
+
+/** Fill `elem`; a small key or value is copied into the scratch buffer (a lookup copies the value back). */
+function elemAttr(map: FdLike, key: Uint8Array | null, value: Uint8Array | null, flags: number | bigint): void {
+  if (elemAddress === 0n) {
+    elemAddress = addressOf(elem);
+    scratchAddress = addressOf(scratch);
+  }
+  elemView.setUint32(ELEM_FD, rawFd(map), LE);
+  if (key !== null && key.byteLength <= SMALL) {
+    scratchKey.set(key);
+    elemView.setBigUint64(ELEM_KEY, scratchAddress, LE);
+  } else elemView.setBigUint64(ELEM_KEY, addressOf(key), LE);
+  if (value !== null && value.byteLength <= SMALL) {
+    // Copied in for lookups too: the kernel writes only the map's value size, the rest must stay as it was.
+    scratchValue.set(value);
+    elemView.setBigUint64(ELEM_VALUE, scratchAddress + BigInt(SMALL), LE);
+  } else elemView.setBigUint64(ELEM_VALUE, addressOf(value), LE);
+  if (typeof flags === "bigint") elemView.setBigUint64(ELEM_FLAGS, BigInt.asUintN(64, flags), LE);
+  else {
+    if (!Number.isSafeInteger(flags) || flags < 0) throw new RangeError(`map element flags must be a non-negative integer, not ${flags}`);
+    elemView.setUint32(ELEM_FLAGS, flags >>> 0, LE);
+    elemView.setUint32(ELEM_FLAGS + 4, Math.floor(flags / 2 ** 32), LE);
+  }
 }
 
 function checkKey(key: Uint8Array | null): void {
@@ -83,26 +126,32 @@ function checkKey(key: Uint8Array | null): void {
  */
 export function mapLookup(map: FdLike, key: Uint8Array, value: Uint8Array, flags: number | bigint = 0): boolean {
   checkKey(key);
-  const attr = elemAttr(map, key, value, flags);
-  const r = bpfRaw(BpfCmd.MAP_LOOKUP_ELEM, attr);
-  if (r.result >= 0) return true;
-  if (r.errno === Errno.ENOENT) return false;
-  throw new BpfSyscallError(BpfCmd.MAP_LOOKUP_ELEM, r.errno);
+  elemAttr(map, key, value, flags);
+  const r = elemCall(BpfCmd.MAP_LOOKUP_ELEM);
+  if (r >= 0) {
+    if (value.byteLength <= SMALL) value.set(scratchValue.subarray(0, value.byteLength));
+    return true;
+  }
+  if (r === -Errno.ENOENT) return false;
+  throw new BpfSyscallError(BpfCmd.MAP_LOOKUP_ELEM, -r);
 }
 
 /** `BPF_MAP_UPDATE_ELEM`: set `key` to `value`. `flags`: `BPF_ANY` (default), `BPF_NOEXIST`, `BPF_EXIST`, `BPF_F_LOCK`. */
 export function mapUpdate(map: FdLike, key: Uint8Array, value: Uint8Array, flags: number | bigint = 0): void {
   checkKey(key);
-  bpf(BpfCmd.MAP_UPDATE_ELEM, elemAttr(map, key, value, flags));
+  elemAttr(map, key, value, flags);
+  const r = elemCall(BpfCmd.MAP_UPDATE_ELEM);
+  if (r < 0) throw new BpfSyscallError(BpfCmd.MAP_UPDATE_ELEM, -r);
 }
 
 /** `BPF_MAP_DELETE_ELEM`: delete `key`. Returns false when it did not exist (ENOENT). */
 export function mapDelete(map: FdLike, key: Uint8Array, flags: number | bigint = 0): boolean {
   checkKey(key);
-  const r = bpfRaw(BpfCmd.MAP_DELETE_ELEM, elemAttr(map, key, null, flags));
-  if (r.result >= 0) return true;
-  if (r.errno === Errno.ENOENT) return false;
-  throw new BpfSyscallError(BpfCmd.MAP_DELETE_ELEM, r.errno);
+  elemAttr(map, key, null, flags);
+  const r = elemCall(BpfCmd.MAP_DELETE_ELEM);
+  if (r >= 0) return true;
+  if (r === -Errno.ENOENT) return false;
+  throw new BpfSyscallError(BpfCmd.MAP_DELETE_ELEM, -r);
 }
 
 /**

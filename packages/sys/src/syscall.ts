@@ -6,7 +6,7 @@
 import { BpfCmd } from "./abi/consts.js";
 import { Errno } from "./abi/errno.js";
 import { BpfSyscallError } from "./errors.js";
-import { sysBpf } from "./native.js";
+import { sysBpf, sysBpfAt } from "./native.js";
 
 /** Raw outcome of a bpf(2) call: `result` ≥ 0 on success, else `errno` is set. */
 export interface BpfResult {
@@ -67,6 +67,23 @@ export function bpfRaw(cmd: number, attr: Uint8Array): BpfResult {
     if (r.errno === Errno.EINTR) continue;
     if (r.errno === Errno.EAGAIN && again-- > 0) continue;
     return r;
+  }
+}
+
+/**
+ * {@link bpfRaw} for an attr at a known `address` that the caller keeps alive (a buffer it reuses):
+ * the result, or minus the errno; `EINTR` is retried. The element commands' fast path.
+ */
+export function bpfAt(cmd: number, address: bigint, size: number): number {
+  for (;;) {
+    let r: number;
+    if (timing) {
+      const t0 = process.hrtime.bigint();
+      r = sysBpfAt(cmd, address, size);
+      statNs += process.hrtime.bigint() - t0;
+      statCalls++;
+    } else r = sysBpfAt(cmd, address, size);
+    if (r !== -Errno.EINTR) return r;
   }
 }
 
