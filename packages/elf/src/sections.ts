@@ -6,6 +6,7 @@ import { readRecord, toSafeNumber } from "./checked.js";
 import { ElfError, hex, sectionLabel } from "./errors.js";
 import type { RawHeader } from "./header.js";
 import { Elf64_Ehdr, Elf64_Shdr, type LayoutRecord } from "./records.js";
+import { readCString } from "./layout.js";
 import { readString } from "./strings.js";
 import { SectionIndex, SectionType, type ElfSection } from "./types.js";
 
@@ -83,7 +84,11 @@ export function readSectionTable(bytes: Uint8Array, header: RawHeader): SectionT
   }
 
   const raw: Shdr[] = [first];
-  for (let i = 1; i < count; i++) raw.push(readRecord(Elf64_Shdr, bytes, shoff + i * Elf64_Shdr.size, le, site(i)));
+  // All `count` headers fit (checked against `room` above); the site is built only if one did not.
+  for (let i = 1; i < count; i++) {
+    const at = shoff + i * Elf64_Shdr.size;
+    raw.push(Elf64_Shdr.fits(bytes, at) ? Elf64_Shdr.read(bytes, at, le) : readRecord(Elf64_Shdr, bytes, at, le, site(i)));
+  }
 
   const unnamed = raw.map((h, i) => toSection(bytes, h, i, shoff + i * Elf64_Shdr.size));
   const names = unnamed[nameTableIndex]!;
@@ -95,7 +100,8 @@ export function readSectionTable(bytes: Uint8Array, header: RawHeader): SectionT
   }
   const table = { data: names.data, label: `#${nameTableIndex} (section name table)` };
   const sections = unnamed.map((s): ElfSection => {
-    const name = readString(table, s.nameOffset, `section header #${s.index} sh_name`, { section: `#${s.index}`, offset: s.headerOffset });
+    // readString (with its message) only for a name that does not read cleanly.
+    const name = readCString(table.data, s.nameOffset) ?? readString(table, s.nameOffset, `section header #${s.index} sh_name`, { section: `#${s.index}`, offset: s.headerOffset });
     return {
       index: s.index, name, type: s.type, flags: s.flags, offset: s.offset, size: s.size,
       link: s.link, info: s.info, addralign: s.addralign, entsize: s.entsize, data: s.data,
@@ -109,19 +115,22 @@ interface UnnamedSection extends Omit<ElfSection, "name"> {
   readonly headerOffset: number;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function toSection(bytes: Uint8Array, h: Shdr, index: number, headerOffset: number): UnnamedSection {
-  const where = { section: sectionLabel(index), offset: headerOffset };
-  const num = (v: bigint, field: string) => toSafeNumber(v, "ELF_BAD_SECTION", `section header #${index} ${field}`, where);
+  // The message and location are built only for a bad value: this runs for every section of every open.
+  const num = (v: bigint, field: string) =>
+    v <= MAX_SAFE ? Number(v) : toSafeNumber(v, "ELF_BAD_SECTION", `section header #${index} ${field}`, { section: sectionLabel(index), offset: headerOffset });
   const size = num(h.sh_size, "sh_size");
   const offset = num(h.sh_offset, "sh_offset");
   let data = EMPTY;
   if (hasFileData(h.sh_type)) {
-    // Compare as bigint so offset + size cannot overflow into "inside the file".
-    if (h.sh_offset + h.sh_size > BigInt(bytes.byteLength)) {
+    // Each is below 2^53: the sum is exact below 2^53 and at least 2^53 above, so never wrongly inside the file.
+    if (offset + size > bytes.byteLength) {
       throw new ElfError(
         "ELF_BAD_SECTION",
         `section header #${index}: expected data [${hex(offset)}, ${hex(h.sh_offset + h.sh_size)}) inside the file, but the file is ${bytes.byteLength} bytes`,
-        where,
+        { section: sectionLabel(index), offset: headerOffset },
       );
     }
     data = bytes.subarray(offset, offset + size);
