@@ -5,6 +5,7 @@
 import { readRecord, toSafeNumber } from "./checked.js";
 import { ElfError, hex, sectionLabel } from "./errors.js";
 import { ElfConst, Elf64_Sym, Elf64_Word } from "./records.js";
+import { readCString } from "./layout.js";
 import { readString } from "./strings.js";
 import { SectionIndex, SectionType, type ElfSection, type ElfSymbol } from "./types.js";
 
@@ -49,28 +50,33 @@ export function locateSymbolTable(sections: readonly ElfSection[]): SymbolTableI
   return shndx ? { section, strings, count, extendedIndexes: shndx } : { section, strings, count };
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Decode every entry of the symbol table. `sectionCount` bounds st_shndx. */
 export function decodeSymbols(info: SymbolTableInfo, sectionCount: number, le: boolean): ElfSymbol[] {
   const { section, count } = info;
   const secLabel = label(section);
   const table = { data: info.strings.data, label: label(info.strings) };
   const out: ElfSymbol[] = new Array(count);
+  // Messages and locations are built only for a bad entry: this runs for every symbol of every open.
+  const where = (i: number) => ({ section: secLabel, offset: section.offset + i * Elf64_Sym.size });
+  const num = (v: bigint, i: number, field: string) => (v <= MAX_SAFE ? Number(v) : toSafeNumber(v, "ELF_BAD_SYMTAB", `symbol #${i} ${field}`, where(i)));
   for (let i = 0; i < count; i++) {
     const at = i * Elf64_Sym.size;
-    const where = { section: secLabel, offset: section.offset + at };
-    const what = `symbol #${i}`;
-    const sym = readRecord(Elf64_Sym, section.data, at, le, { what, base: section.offset, section: secLabel, code: "ELF_BAD_SYMTAB" });
+    const sym = Elf64_Sym.fits(section.data, at)
+      ? Elf64_Sym.read(section.data, at, le)
+      : readRecord(Elf64_Sym, section.data, at, le, { what: `symbol #${i}`, base: section.offset, section: secLabel, code: "ELF_BAD_SYMTAB" });
     // Reserved indexes (SHN_ABS, SHN_COMMON, ...) are kept as they are; real ones must name a section.
     const extended = sym.st_shndx === SectionIndex.XINDEX;
-    const sectionIndex = extended ? extendedIndex(info, i, le, where) : sym.st_shndx;
+    const sectionIndex = extended ? extendedIndex(info, i, le, where(i)) : sym.st_shndx;
     if ((extended || sectionIndex < SectionIndex.LORESERVE) && sectionIndex >= sectionCount) {
-      throw new ElfError("ELF_BAD_SYMTAB", `${what} st_shndx: expected a section index below ${sectionCount}, found ${sectionIndex}`, where);
+      throw new ElfError("ELF_BAD_SYMTAB", `symbol #${i} st_shndx: expected a section index below ${sectionCount}, found ${sectionIndex}`, where(i));
     }
     out[i] = {
       index: i,
-      name: sym.st_name === 0 ? "" : readString(table, sym.st_name, `${what} st_name`, where),
-      value: toSafeNumber(sym.st_value, "ELF_BAD_SYMTAB", `${what} st_value`, where),
-      size: toSafeNumber(sym.st_size, "ELF_BAD_SYMTAB", `${what} st_size`, where),
+      name: sym.st_name === 0 ? "" : (readCString(table.data, sym.st_name) ?? readString(table, sym.st_name, `symbol #${i} st_name`, where(i))),
+      value: num(sym.st_value, i, "st_value"),
+      size: num(sym.st_size, i, "st_size"),
       type: sym.st_info & 0xf,
       binding: sym.st_info >> 4,
       visibility: sym.st_other & 0x3,
