@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { ElfFile, isXError, SectionFlags, SectionType, SymbolBinding, type ElfSection } from "@x/elf";
 import { collectExterns, type Extern, KCONFIG_SECTION, type Btf, type BtfExt, type BtfValue, parseBtf, parseBtfExt, fixupDatasecs, datasecSourceFromElf, variables as btfVariables } from "@x/btf";
-import { collectRelocations, dataSectionKind, findPrograms, isExternSymbol, linkProgram, type LinkedProgram, type ProgramRelocation, type ProgramSymbol } from "@x/reloc";
+import { collectRelocations, dataSectionKind, findPrograms, isExternSymbol, Linker, type LinkedProgram, type ProgramRelocation, type ProgramSymbol } from "@x/reloc";
 import { MapFlags, MapType } from "@x/sys/abi";
 import { attachArenaData } from "./arena.js";
 import { type BtfMapDefinition, btfMapDefinitions } from "./btf-maps.js";
@@ -235,7 +235,8 @@ export class ObjectSpec {
    * depends only on the object's code, so every load of this spec reuses it (patching copies).
    */
   linked(name: string, exceptionCallback?: string): LinkedProgram {
-    return this.memo(`linked ${name} ${exceptionCallback ?? ""}`, () => linkProgram(this.elf, name, this.relocations, { programs: this.functions, exceptionCallback }));
+    const linker = this.memo("linker", () => new Linker(this.elf, this.relocations, this.functions));
+    return this.memo(`linked ${name} ${exceptionCallback ?? ""}`, () => linker.link(name, { exceptionCallback }));
   }
 
   /**
