@@ -105,7 +105,9 @@ export function struct<const F extends readonly FieldDecl[]>(name: string, decls
   const total = size ?? end;
   if (total < end) throw new Error(`layout ${name}: declared size ${total} is smaller than its fields (${end})`);
   const byName = new Map(fields.map((f) => [f.name, f]));
-  const readRecord = compileReader(fields);
+  // Compiled on first read: a process declares many layouts at import and reads few of them (a CLI
+  // cold start paid ~5 % of its time compiling readers it never used).
+  let readRecord: Reader | undefined;
 
   const check = (bytes: Uint8Array, offset: number) => {
     if (!Number.isInteger(offset) || offset < 0 || offset + total > bytes.byteLength) {
@@ -125,6 +127,7 @@ export function struct<const F extends readonly FieldDecl[]>(name: string, decls
     fits: (bytes, offset) => offset >= 0 && offset + total <= bytes.byteLength,
     read(bytes, offset, le) {
       check(bytes, offset);
+      readRecord ??= compileReader(fields);
       return readRecord(viewOf(bytes), bytes, bytes.byteOffset + offset, offset, le) as T;
     },
     write(bytes, offset, value, le) {
