@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The `xbpf` executable. Committed (not built) so that pnpm links it at install time, before the
-// first build; it runs the built CLI and says so plainly when there is none yet.
+// first build; it runs the built CLI's bundle (dist/bundle: a few files to load instead of ~85
+// modules, see scripts/bundle.mjs) and says so plainly when there is none yet.
 let cli;
 try {
-  cli = await import("../dist/main.js");
+  cli = await import("../dist/bundle/main.js");
 } catch (e) {
   const missing = e?.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes("/dist/");
   process.stderr.write(

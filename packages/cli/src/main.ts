@@ -6,6 +6,7 @@ import { UsageError } from "./args.js";
 import type { Command } from "./command.js";
 import { commands } from "./commands/index.js";
 import { errorReport, errorText } from "./errors.js";
+import { stderrLine, stdoutLine } from "./stdio.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -17,7 +18,7 @@ function help(): string {
 }
 
 /** Run the CLI with `argv` (without node and script); returns the exit code. */
-export async function main(argv: readonly string[], out = (s: string) => void process.stdout.write(s + "\n"), err = (s: string) => void process.stderr.write(s + "\n")): Promise<number> {
+export async function main(argv: readonly string[], out = stdoutLine, err = stderrLine): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     out(help());
