@@ -7,7 +7,7 @@ bash tools/setup.sh
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 xbpf=node_modules/.bin/xbpf
 if [ ! -x "$xbpf" ]; then
-  echo "demo: $xbpf is missing after setup: pnpm did not link the @x/cli bin (packages/cli/bin/xbpf.js)" >&2
+  echo "demo: $xbpf is missing after setup: pnpm did not link the @x/cli bin (packages/cli/bin/xbpf.cjs)" >&2
   exit 1
 fi
 # Ethernet (IPv4) + IPv4 (UDP) + UDP header to port 8080, 14 + 20 + 8 bytes.

@@ -1,4 +1,4 @@
-// The `xbpf` executable itself (bin/xbpf.js → dist/bundle), spawned as a user runs it: the bundle gives
+// The `xbpf` executable itself (bin/xbpf.cjs → dist/bundle), spawned as a user runs it: the bundle gives
 // the same answers as the modules the other tests call in-process, and a reader that goes away ends
 // the output quietly.
 import { spawnSync } from "node:child_process";
@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { xbpf } from "./xbpf.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
-const bin = join(root, "packages/cli/bin/xbpf.js");
+const bin = join(root, "packages/cli/bin/xbpf.cjs");
 const example = join(root, "fixtures/obj/example.bpf.o");
 
 describe("the xbpf executable", () => {

@@ -17,9 +17,9 @@ const example = join(root, "fixtures/obj/example.bpf.o");
 const dir = mkdtempSync(join(tmpdir(), "xbpf-no-kernel-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The built CLI (packages/cli/bin/xbpf.js → dist/bundle) with the kernel layer made unavailable. */
+/** The built CLI (packages/cli/bin/xbpf.cjs → dist/bundle) with the kernel layer made unavailable. */
 function xbpfWithoutKernel(...args: string[]) {
-  const r = spawnSync(process.execPath, ["--import", preload, join(root, "packages/cli/bin/xbpf.js"), ...args], { encoding: "utf8", cwd: root });
+  const r = spawnSync(process.execPath, ["--import", preload, join(root, "packages/cli/bin/xbpf.cjs"), ...args], { encoding: "utf8", cwd: root });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

@@ -10,7 +10,7 @@ import { openObject } from "@x/loader";
 import { fixture, haveKernel } from "../../loader/test/kernel.js";
 import { xbpf } from "./xbpf.js";
 
-const BIN = fileURLToPath(new URL("../bin/xbpf.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../bin/xbpf.cjs", import.meta.url));
 const packet = () => new Uint8Array(64);
 
 describe.runIf(haveKernel)("xbpf prog (metadata.bpf.o loaded by @x)", () => {
