@@ -92,19 +92,22 @@ write_suite_env() {
   } >"$out/suite.env"
 }
 
-# boot_kernel NAME TREE KVER OUT TIMEOUT: boots and waits; writes OUT/vm.env (VM_STATUS=ok|panic|timeout|
+# boot_kernel NAME TREE KVER OUT TIMEOUT [TCG_THREADS]: boots and waits; TCG_THREADS=single runs every vCPU on
+# one host thread (kernels.conf `tcg-single`; under vng, a single vCPU); writes OUT/vm.env (VM_STATUS=ok|panic|timeout|
 # crash, VM_RC, VM_SECONDS). The test output streams to stdout (prefixed with the name) and OUT/output.log,
 # the kernel console goes to OUT/console.log.
 boot_kernel() {
-  local name=$1 tree=$2 kver=$3 out=$4 t=$5
+  local name=$1 tree=$2 kver=$3 out=$4 t=$5 tcg_single=
+  [ "${6:-}" = single ] && tcg_single=1
   local vmlinuz=$tree/boot/vmlinuz-$kver
   local start=$SECONDS nonce=
   pick_accel "$vmlinuz"
   rm -f "$out/status" "$out/results.json" "$out/console.log" "$out/output.log" "$out/host.rc"
   if command -v vng >/dev/null && [ -z "${XBPF_VM_NO_VNG:-}" ]; then
-    local kvm=()
+    local kvm=() cpus=2
     [ "$accel" = kvm ] || kvm=(--disable-kvm)
-    { timeout -k 10 "$t" vng --run "$vmlinuz" --user root --cpus 2 --memory 2G "${kvm[@]}" --force-9p \
+    [ "$accel" = kvm ] || [ -z "$tcg_single" ] || cpus=1
+    { timeout -k 10 "$t" vng --run "$vmlinuz" --user root --cpus "$cpus" --memory 2G "${kvm[@]}" --force-9p \
       --cwd "$repo" --overlay-rwdir "$repo" --rwdir "$out" --rodir "$cache" \
       --exec "XBPF_EMIT_RESULTS=1 bash $(printf %q "$vm_dir/guest/suite.sh") $(printf %q "$out")" \
       </dev/null 2>"$out/console.log" && echo 0 >"$out/host.rc" || echo $? >"$out/host.rc"; } | sed -u 's/\r$//' | tee "$out/output.log" | sed -u "s/^/[$name] /"
@@ -113,7 +116,7 @@ boot_kernel() {
     build_initramfs "$tree" "$kver" "$initrd"
     nonce=$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
     printf 'REPO=%q\nNONCE=%q\nCACHE=%q\n' "$repo" "$nonce" "$cache" >"$out/boot.env"
-    local cpu=(-accel tcg -cpu max)
+    local cpu=(-accel "tcg${tcg_single:+,thread=single}" -cpu max)
     [ "$accel" = kvm ] && cpu=(-accel kvm -cpu host)
     local fs=security_model=none,multidevs=remap
     { timeout -k 10 "$t" qemu-system-x86_64 -nodefaults -display none -no-reboot -machine q35 "${cpu[@]}" \
@@ -148,7 +151,9 @@ boot_kernel() {
   if [ "$status" = crash ] && [ -s "$out/qemu.log" ]; then
     log "$name: QEMU exit $host_rc: $(sed -n '/[^[:space:]]/{p;q}' "$out/qemu.log") (qemu.log)"
   fi
-  printf 'VM_STATUS=%s\nVM_RC=%s\nVM_SECONDS=%s\nVM_ACCEL=%s\n' "$status" "$rc" "$secs" "$accel" >"$out/vm.env"
+  local shown=$accel
+  [ "$accel" = tcg ] && [ -n "$tcg_single" ] && shown=tcg,thread=single
+  printf 'VM_STATUS=%s\nVM_RC=%s\nVM_SECONDS=%s\nVM_ACCEL=%s\n' "$status" "$rc" "$secs" "$shown" >"$out/vm.env"
 }
 
 # run_on_host NAME OUT TIMEOUT: the host row: the same suite, directly on the running kernel.
