@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# @x beside libbpf, measured in the same run: `npm run bench` (all), or `bash bench/run.sh parse load template replace loader-program map-ops`.
+# @x beside libbpf, measured in the same run: `npm run bench` (all), or `bash bench/run.sh parse load scale template replace loader-program map-ops startup memory`.
 # BENCH_N sets the base iteration count (default 2000; see bench/README.md). Needs root (bpf(2)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,13 +17,16 @@ if [ ! -x bench/out/libbpf-replace ] || [ bench/c/libbpf-replace.c -nt bench/out
   gcc -O2 -Wall -o bench/out/libbpf-replace bench/c/libbpf-replace.c -lbpf
 fi
 
+if [ ! -x bench/out/libbpf-rss ] || [ bench/c/libbpf-rss.c -nt bench/out/libbpf-rss ] || [ bench/c/bench-util.h -nt bench/out/libbpf-rss ]; then
+  gcc -O2 -Wall -Wno-unused-function -o bench/out/libbpf-rss bench/c/libbpf-rss.c -lbpf
+fi
 if [ ! -x bench/out/libbpf-mapops ] || [ bench/c/libbpf-mapops.c -nt bench/out/libbpf-mapops ] || [ bench/c/bench-util.h -nt bench/out/libbpf-mapops ]; then
   gcc -O2 -Wall -Wno-unused-function -o bench/out/libbpf-mapops bench/c/libbpf-mapops.c -lbpf
 fi
 
 export BENCH_N="${BENCH_N:-2000}"
 benches=("$@")
-[ ${#benches[@]} -gt 0 ] || benches=(parse load template replace loader-program map-ops)
+[ ${#benches[@]} -gt 0 ] || benches=(parse load scale template replace loader-program map-ops startup memory)
 
 echo "# @x vs libbpf — $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
@@ -31,6 +34,6 @@ echo "kernel $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo |
   "libbpf $(dpkg-query -W -f='${Version}' libbpf1 2>/dev/null || echo '?'), $(clang-19 --version | head -1), BENCH_N=$BENCH_N"
 echo "ratio = @x / reference: below 1.00× @x is faster."
 for b in "${benches[@]}"; do
-  [ -f "bench/$b.mjs" ] || { echo "bench: no benchmark '$b' (parse, load, template, replace, loader-program, map-ops)" >&2; exit 2; }
+  [ -f "bench/$b.mjs" ] || { echo "bench: no benchmark '$b' (parse, load, scale, template, replace, loader-program, map-ops, startup, memory)" >&2; exit 2; }
   node "bench/$b.mjs"
 done
