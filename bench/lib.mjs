@@ -16,7 +16,8 @@ export const fixtures = readdirSync(`${root}fixtures/obj`).filter((f) => f.endsW
 /** Untimed warm-up iterations before `n` measured ones (the C harness uses the same rule). */
 export const warmup = (n) => Math.max(3, Math.floor(n / 10));
 
-const median = (xs) => {
+/** The median of `xs` (the mean of the middle two for an even count). */
+export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;

@@ -3,7 +3,7 @@
 // with its code loaded and the object's bytes read, so the difference is what open + load cost.
 import { execFileSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
-import { ratio, root, table } from "./lib.mjs";
+import { median, ratio, root, table } from "./lib.mjs";
 
 const object = `${root}fixtures/obj/scale.bpf.o`;
 const loader = pathToFileURL(`${root}packages/loader/dist/index.js`).href;
@@ -18,7 +18,6 @@ const child = `
   console.log(JSON.stringify({ before_kib: before, peak_kib: peak }));
 `;
 const runs = 5; // peak RSS barely moves between runs; the median of a few steadies it
-const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
 const measureRuns = (run) => {
   const rs = Array.from({ length: runs }, () => JSON.parse(run()));
   return { before: median(rs.map((r) => r.before_kib)), peak: median(rs.map((r) => r.peak_kib)) };

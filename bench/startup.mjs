@@ -3,7 +3,7 @@
 // bundle), the same through the CLI's unbundled modules, and `node -e 0` (Node alone) beside them.
 import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
-import { N, root, table } from "./lib.mjs";
+import { median, N, root, table } from "./lib.mjs";
 
 const example = `${root}fixtures/obj/example.bpf.o`;
 const main = pathToFileURL(`${root}packages/cli/dist/main.js`).href;
@@ -27,7 +27,6 @@ for (let i = 0; i < k + 2; i++) {
     if (i >= 2) times[j].push(ms); // two untimed rounds: the page cache warm for every case
   }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const node = median(times[0]);
 table(
   `Cold start: a whole process, spawn to exit (median ms of ${k}; goal: xbpf inspect ≤ 100 ms)`,

@@ -287,7 +287,9 @@ export function rebaseExtInfo<T extends { readonly insnOff: number }>(
     (recordsBySection instanceof Map ? recordsBySection.get(section) : (recordsBySection as Readonly<Record<string, readonly T[]>>)[section]) ?? [];
   const out: T[] = [];
   for (const seg of segments) {
-    const { insns, records } = byInstruction(get(seg.section), seg.section, bytes);
+    const all = get(seg.section);
+    if (all.length === 0) continue;
+    const { insns, records } = byInstruction(all, seg.section, bytes);
     for (let i = lowerBound(insns.length, (j) => insns[j]!, seg.from); i < insns.length && insns[i]! < seg.to; i++) {
       out.push({ ...records[i]!, insnOff: insns[i]! - seg.from + seg.at });
     }
